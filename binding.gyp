@@ -1,0 +1,35 @@
+{
+  "targets": [
+    {
+      "target_name": "longrope",
+      "sources": [
+        "native/addon.cc",
+        "native/common.cc",
+        "native/device.cc",
+        "native/runtime_wrap.cc",
+        "native/rope/rope_tables.cc",
+        "native/rope/rope_cpu.cc",
+        "native/rope/rope_op.cc",
+        "native/rope/rope_naive.cc",
+        "native/rope/rope_wrap.cc",
+        "native/rope/rope_bench.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native",
+        "<!@(node scripts/lib/find-torch.js include)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GLIBCXX_USE_CXX11_ABI=1"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "libraries": [
+        "-L<!(node scripts/lib/find-torch.js libdir)",
+        "-Wl,-rpath,<!(node scripts/lib/find-torch.js libdir)",
+        "-ltorch",
+        "-ltorch_cpu",
+        "-lc10"
+      ]
+    }
+  ]
+}

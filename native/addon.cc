@@ -1,0 +1,17 @@
+// Registration only: each area adds its bindings.
+#include <napi.h>
+
+#include "rope/rope_wrap.h"
+#include "runtime_wrap.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  longrope::InitRuntime(env, exports);
+  longrope::InitRope(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(longrope, Init)

@@ -1,0 +1,19 @@
+'use strict';
+// The Debian packages the project needs, and when. One list so later parts add theirs here.
+const { findTorch } = require('./find-torch');
+
+let torchCache;
+function torch() {
+  if (torchCache === undefined) torchCache = findTorch();
+  return torchCache;
+}
+
+/** Each entry: apt package name, why, and whether this machine needs it. */
+const SYSTEM_PACKAGES = [
+  // CPU libtorch, unless the user brought their own (LIBTORCH, Torch_DIR or a Python torch).
+  { name: 'libtorch-dev', why: 'libtorch (CPU)', needed: () => !torch() || torch().source === 'system' },
+  // Without it Debian's libtorch uses the reference BLAS: matrix products run ~30x slower.
+  { name: 'libopenblas0-pthread', why: 'fast BLAS for libtorch', needed: () => !torch() || torch().source === 'system' },
+];
+
+module.exports = { SYSTEM_PACKAGES };

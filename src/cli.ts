@@ -1,0 +1,33 @@
+/**
+ * The `longrope` command line. Each command lives in src/cli/; this file only wires them up and
+ * turns any error into one line on stderr and exit code 1 (no stack traces for user mistakes).
+ * Argument parsing: commander (well kept, typed, generates --help).
+ */
+import { Command } from 'commander';
+
+import { registerRopeCommand } from './cli/rope-command';
+import { native } from './native';
+
+function buildProgram(): Command {
+  const program = new Command('longrope')
+    .description('LongRoPE context-window extension for LLaMA/Mistral models')
+    .showHelpAfterError();
+  registerRopeCommand(program);
+  program
+    .command('info')
+    .description('print what the native addon offers (libtorch version, CUDA, threads)')
+    .action(() => console.log(JSON.stringify(native().runtimeInfo(), null, 2)));
+  return program;
+}
+
+/** Runs the CLI with the given arguments (without `node` and the script). */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    console.error(`longrope: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void runCli(process.argv.slice(2));

@@ -1,0 +1,115 @@
+/**
+ * Loads the native addon once and types it. Every other module reaches libtorch through here.
+ * A load failure becomes an error that lists concrete fixes (as sharp does), not a bare dlopen text.
+ */
+import path from 'path';
+
+/** A dense float32 tensor on the host: row-major data and its shape. */
+export interface HostTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** The rotary parameters the native op needs: what `computeRopeTables` returns. */
+export interface NativeRopeParams {
+  invFreq: Float32Array;
+  baseInvFreq: Float32Array;
+  attentionFactor: number;
+  nHat: number;
+}
+
+/** Options of the native `ropeApply`. */
+export interface NativeRopeApplyOptions extends NativeRopeParams {
+  q: HostTensor;
+  k: HostTensor;
+  positionOffset?: number;
+  positions?: Int32Array;
+  layout?: 'half' | 'interleaved';
+  dtype?: 'float32' | 'bfloat16';
+  device?: string;
+  impl?: 'fused' | 'naive';
+  gradQ?: Float32Array;
+  gradK?: Float32Array;
+}
+
+/** Result of the native `ropeApply`: rotated q and k, and input gradients when asked for. */
+export interface NativeRopeApplyResult {
+  q: Float32Array;
+  k: Float32Array;
+  gradQ?: Float32Array;
+  gradK?: Float32Array;
+}
+
+/** Options of the native rope benchmark. */
+export interface NativeRopeBenchmarkOptions extends NativeRopeParams {
+  batch?: number;
+  seq?: number;
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+  iterations?: number;
+  warmup?: number;
+  dtype?: 'float32' | 'bfloat16';
+  device?: string;
+}
+
+/** Median timings of one rope benchmark run. */
+export interface NativeRopeBenchmarkResult {
+  fusedMs: number;
+  fusedInPlaceMs: number;
+  fusedAllocMs: number;
+  naiveMs: number;
+  copyMs: number;
+  tablesMs: number;
+  bytes: number;
+  threads: number;
+}
+
+/** What the loaded binary offers. */
+export interface RuntimeInfo {
+  torchVersion: string;
+  cudaBuilt: boolean;
+  cudaDevices: number;
+  threads: number;
+}
+
+/** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
+export interface NativeBinding {
+  runtimeInfo(): RuntimeInfo;
+  setNumThreads(threads: number): void;
+  ropeApply(options: NativeRopeApplyOptions): Promise<NativeRopeApplyResult>;
+  ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;
+}
+
+const ROOT = path.resolve(__dirname, '..');
+
+function loadFailure(cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const fixes = [
+    'Build it for this machine: `npm run setup` (installs libtorch if missing, then builds).',
+    'libtorch shared libraries not found (libtorch.so, libc10.so): on Debian/Ubuntu',
+    '  `sudo apt-get install -y libtorch-dev libopenblas0-pthread`; with a pip or zip libtorch set',
+    '  LIBTORCH=/path/to/libtorch and rebuild with `npm run build`.',
+    'Built for another Node.js or libtorch (after an upgrade): `npm run build` rebuilds from scratch.',
+  ];
+  const err = new Error(
+    `Could not load the longrope native addon.\n${reason}\nPossible fixes:\n- ${fixes.join('\n- ')}`,
+  );
+  (err as Error & { cause?: unknown }).cause = cause;
+  return err;
+}
+
+let cached: NativeBinding | undefined;
+
+/** The native binding, loaded on first use. Throws an error listing fixes when it cannot load. */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeBinding;
+    cached = bindings({ bindings: 'longrope', module_root: ROOT });
+  } catch (cause) {
+    throw loadFailure(cause);
+  }
+  return cached;
+}
