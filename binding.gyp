@@ -12,7 +12,14 @@
         "native/rope/rope_op.cc",
         "native/rope/rope_naive.cc",
         "native/rope/rope_wrap.cc",
-        "native/rope/rope_bench.cc"
+        "native/rope/rope_bench.cc",
+        "native/attention/attention.cc",
+        "native/attention/attention_naive.cc",
+        "native/attention/attention_tiled_cpu.cc",
+        "native/attention/attention_wrap.cc",
+        "native/model/weights.cc",
+        "native/model/llama.cc",
+        "native/model/model_wrap.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

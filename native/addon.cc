@@ -1,6 +1,8 @@
 // Registration only: each area adds its bindings.
 #include <napi.h>
 
+#include "attention/attention_wrap.h"
+#include "model/model_wrap.h"
 #include "rope/rope_wrap.h"
 #include "runtime_wrap.h"
 
@@ -9,6 +11,8 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   longrope::InitRuntime(env, exports);
   longrope::InitRope(env, exports);
+  longrope::InitAttention(env, exports);
+  longrope::ModelWrap::Init(env, exports);
   return exports;
 }
 

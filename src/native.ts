@@ -73,12 +73,83 @@ export interface RuntimeInfo {
   threads: number;
 }
 
+/** Sizes of a LLaMA/Mistral decoder as the native runtime needs them (a subset of ModelConfig). */
+export interface NativeModelConfig {
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  slidingWindow: number | null;
+  tieWordEmbeddings: boolean;
+}
+
+/** A weight's place in a safetensors file (validated by src/model/checkpoint.ts). */
+export interface NativeTensorLocation {
+  name: string;
+  dtype: 'F32' | 'F16' | 'BF16';
+  shape: number[];
+  file: string;
+  offset: number;
+  byteLength: number;
+}
+
+/** Cancellation and progress shared with a native job: [cancel, done, total]. */
+export interface NativeJobOptions {
+  control?: Int32Array;
+}
+
+/** Options shared by the forward-pass calls. */
+export interface NativeForwardOptions extends NativeJobOptions {
+  rope: NativeRopeParams;
+  positionOffset?: number;
+  chunk?: number;
+  attentionTile?: number;
+}
+
+/** A loaded model in native memory (native/model/model_wrap.h). */
+export interface NativeModel {
+  nll(tokens: Int32Array, options: NativeForwardOptions & { scoreFrom?: number }): Promise<Float32Array>;
+  logits(tokens: Int32Array, options: NativeForwardOptions & { lastN?: number }): Promise<Float32Array>;
+  generate(prompt: Int32Array, options: NativeForwardOptions & {
+    longRope?: NativeRopeParams;
+    originalLength?: number;
+    maxNewTokens: number;
+    stopTokens?: Int32Array;
+  }): Promise<{ tokens: Int32Array; switchedAt: number }>;
+  save(file: string, header: Buffer, tensors: { name: string; dtype: string }[]): Promise<void>;
+  info(): { parameterBytes: number; device: string; dtype: string; parameters: { name: string; shape: number[] }[] };
+  dispose(): void;
+}
+
+/** Options of the native attention entry point (tests and tools). */
+export interface NativeAttentionOptions {
+  q: HostTensor;
+  k: HostTensor;
+  v: HostTensor;
+  slidingWindow?: number;
+  queryOffset?: number;
+  tile?: number;
+  impl?: 'tiled' | 'naive' | 'auto';
+  device?: string;
+}
+
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
   setNumThreads(threads: number): void;
   ropeApply(options: NativeRopeApplyOptions): Promise<NativeRopeApplyResult>;
   ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;
+  attention(options: NativeAttentionOptions): Promise<Float32Array>;
+  loadModel(options: NativeJobOptions & {
+    config: NativeModelConfig;
+    tensors: NativeTensorLocation[];
+    device?: string;
+    dtype?: 'float32' | 'bfloat16' | 'float16';
+  }): Promise<NativeModel>;
 }
 
 const ROOT = path.resolve(__dirname, '..');

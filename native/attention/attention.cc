@@ -1,0 +1,53 @@
+#include <ATen/core/grad_mode.h>
+#include <torch/version.h>
+
+#include "attention/attention.h"
+
+namespace longrope {
+namespace {
+
+#if TORCH_VERSION_MAJOR >= 2
+// CUDA: SDPA picks FlashAttention for bf16/fp16 causal without a mask. A sliding window or a
+// query offset needs an explicit mask (memory-efficient backend). GQA: K/V repeated per group.
+at::Tensor CausalAttentionSdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const AttentionOptions& opts) {
+  const int64_t group = q.size(2) / k.size(2);
+  at::Tensor qh = q.transpose(1, 2), kh = k.transpose(1, 2), vh = v.transpose(1, 2);
+  if (group > 1) {
+    kh = kh.repeat_interleave(group, 1);
+    vh = vh.repeat_interleave(group, 1);
+  }
+  const double scale = opts.scale > 0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  at::Tensor out;
+  if (opts.sliding_window == 0 && opts.query_offset == 0) {
+    out = at::scaled_dot_product_attention(qh, kh, vh, {}, 0.0, /*is_causal=*/true, scale);
+  } else {
+    const auto idx = at::TensorOptions().dtype(at::kLong).device(q.device());
+    at::Tensor i = at::arange(q.size(1), idx).unsqueeze(1) + opts.query_offset;
+    at::Tensor j = at::arange(k.size(1), idx).unsqueeze(0);
+    at::Tensor visible = j.le(i);
+    if (opts.sliding_window > 0) visible = visible.logical_and(i.sub(j).lt(opts.sliding_window));
+    out = at::scaled_dot_product_attention(qh, kh, vh, visible, 0.0, false, scale);
+  }
+  return out.transpose(1, 2).contiguous();
+}
+#endif
+
+}  // namespace
+
+at::Tensor CausalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const AttentionOptions& opts, const JobControl* job) {
+  const bool needs_grad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  if (q.is_cuda()) {
+#if TORCH_VERSION_MAJOR >= 2
+    return CausalAttentionSdpa(q, k, v, opts);
+#else
+    return CausalAttentionNaive(q, k, v, opts);
+#endif
+  }
+  // The tiled kernel runs without autograd; training backpropagates through the plain ops.
+  if (needs_grad) return CausalAttentionNaive(q, k, v, opts);
+  return CausalAttentionTiledCpu(q, k, v, opts, job);
+}
+
+}  // namespace longrope

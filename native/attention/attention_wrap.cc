@@ -1,0 +1,54 @@
+#include "attention/attention_wrap.h"
+
+#include "attention/attention.h"
+#include "common.h"
+#include "device.h"
+
+namespace longrope {
+namespace {
+
+at::Tensor ParseHost(const Napi::Object& opts, const char* key, const std::string& where) {
+  const std::string field = where + "." + key;
+  Napi::Object t = RequireObject(opts.Get(key), field);
+  return TensorFromFloat32Array(t.Get("data"), ShapeFromArray(t.Get("shape"), field + ".shape"), field + ".data");
+}
+
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const std::string where = "attention options";
+    Napi::Object opts = RequireObject(info[0], where);
+    at::Tensor q = ParseHost(opts, "q", where), k = ParseHost(opts, "k", where), v = ParseHost(opts, "v", where);
+    AttentionOptions a;
+    a.sliding_window = GetInteger(opts, "slidingWindow", where, 0);
+    a.query_offset = GetInteger(opts, "queryOffset", where, 0);
+    a.tile = GetInteger(opts, "tile", where, 256);
+    const std::string impl = GetString(opts, "impl", where, std::string("tiled"));
+    if (impl != "tiled" && impl != "naive" && impl != "auto") {
+      ThrowTypeError(where + ".impl", "'tiled', 'naive' or 'auto'", "'" + impl + "'");
+    }
+    const at::Device device = ParseDevice(GetString(opts, "device", where, std::string("cpu")), where + ".device");
+    if (q.dim() != 4 || k.dim() != 4 || v.sizes() != k.sizes() || q.size(0) != k.size(0) || q.size(3) != k.size(3) ||
+        q.size(2) % k.size(2) != 0 || k.size(1) != a.query_offset + q.size(1)) {
+      ThrowTypeError(where, "q [B, Sq, H, D] and k = v [B, queryOffset + Sq, KV, D] with H a multiple of KV",
+                     "other shapes");
+    }
+    return RunAsync<at::Tensor>(
+        info.Env(),
+        [=]() {
+          at::NoGradGuard no_grad;
+          at::Tensor qd = q.to(device), kd = k.to(device), vd = v.to(device);
+          if (impl == "naive") return CausalAttentionNaive(qd, kd, vd, a);
+          if (impl == "tiled") return CausalAttentionTiledCpu(qd, kd, vd, a);
+          return CausalAttention(qd, kd, vd, a);
+        },
+        [](Napi::Env env, at::Tensor& out) -> Napi::Value { return Float32ArrayFromTensor(env, out); });
+  });
+}
+
+}  // namespace
+
+void InitAttention(Napi::Env env, Napi::Object exports) {
+  exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+}
+
+}  // namespace longrope

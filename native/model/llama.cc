@@ -1,0 +1,234 @@
+#include "model/llama.h"
+
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+
+#include "attention/attention.h"
+#include "rope/rope_op.h"
+
+namespace longrope {
+namespace {
+
+at::Tensor Take(NamedTensors& weights, const std::string& name, std::vector<int64_t> shape) {
+  auto it = weights.find(name);
+  TORCH_CHECK(it != weights.end(), "checkpoint has no tensor ", name);
+  TORCH_CHECK(it->second.sizes() == at::IntArrayRef(shape), "tensor ", name, " has shape ", it->second.sizes(),
+              " but the config implies ", at::IntArrayRef(shape));
+  at::Tensor t = std::move(it->second);
+  weights.erase(it);
+  return t;
+}
+
+std::string LayerName(int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
+
+}  // namespace
+
+LlamaModel::LlamaModel(LlamaConfig c, NamedTensors weights, at::Device device, at::ScalarType dtype)
+    : config_(c), device_(device), dtype_(dtype) {
+  TORCH_CHECK(c.heads % c.kv_heads == 0, "num_attention_heads ", c.heads, " is not a multiple of num_key_value_heads ",
+              c.kv_heads);
+  const int64_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
+  embed_ = Take(weights, "model.embed_tokens.weight", {c.vocab, c.hidden});
+  final_norm_ = Take(weights, "model.norm.weight", {c.hidden});
+  if (!c.tie_word_embeddings) lm_head_ = Take(weights, "lm_head.weight", {c.vocab, c.hidden});
+  for (int64_t i = 0; i < c.layers; ++i) {
+    layers_.push_back({Take(weights, LayerName(i, "input_layernorm.weight"), {c.hidden}),
+                       Take(weights, LayerName(i, "self_attn.q_proj.weight"), {q_dim, c.hidden}),
+                       Take(weights, LayerName(i, "self_attn.k_proj.weight"), {kv_dim, c.hidden}),
+                       Take(weights, LayerName(i, "self_attn.v_proj.weight"), {kv_dim, c.hidden}),
+                       Take(weights, LayerName(i, "self_attn.o_proj.weight"), {c.hidden, q_dim}),
+                       Take(weights, LayerName(i, "post_attention_layernorm.weight"), {c.hidden}),
+                       Take(weights, LayerName(i, "mlp.gate_proj.weight"), {c.intermediate, c.hidden}),
+                       Take(weights, LayerName(i, "mlp.up_proj.weight"), {c.intermediate, c.hidden}),
+                       Take(weights, LayerName(i, "mlp.down_proj.weight"), {c.hidden, c.intermediate})});
+  }
+}
+
+at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  // Hugging Face LlamaRMSNorm: statistics in fp32, result cast back before the weight.
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor LlamaModel::Mlp(const at::Tensor& h, const LayerWeights& w, const ForwardOptions& opts) const {
+  return at::linear(at::silu(at::linear(h, w.gate_proj)) * at::linear(h, w.up_proj), w.down_proj);
+}
+
+at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, const RopeAngles& angles, int64_t layer,
+                             const ForwardOptions& opts, const JobControl* job, KvCache* cache) const {
+  const bool grad = at::GradMode::is_enabled();
+  const int64_t b = x_in.size(0), s = x_in.size(1), hd = config_.head_dim;
+  at::Tensor h = RmsNorm(x_in, w.input_norm);
+  at::Tensor q = at::linear(h, w.q_proj).view({b, s, config_.heads, hd});
+  at::Tensor k = at::linear(h, w.k_proj).view({b, s, config_.kv_heads, hd});
+  at::Tensor v = at::linear(h, w.v_proj).view({b, s, config_.kv_heads, hd});
+  h.reset();
+  if (grad) {
+    std::tie(q, k) = FusedRope(q, k, angles, RopeLayout::kHalf);
+  } else {
+    FusedRopeNoGrad(q, k, angles, false, RopeLayout::kHalf, q, k);  // fresh projections: rotate in place
+  }
+  AttentionOptions attn{0.0, config_.sliding_window, 0, opts.attention_tile};
+  at::Tensor keys = k, values = v;
+  if (cache) {
+    const int64_t past = cache->length;
+    cache->keys[layer].narrow(1, past, s).copy_(k);
+    cache->values[layer].narrow(1, past, s).copy_(v);
+    keys = cache->keys[layer].narrow(1, 0, past + s);
+    values = cache->values[layer].narrow(1, 0, past + s);
+    attn.query_offset = past;
+  }
+  at::Tensor a = CausalAttention(q, keys, values, attn, job);
+  q.reset();
+  at::Tensor attn_out = at::linear(a.reshape({b, s, config_.heads * hd}), w.o_proj);
+  a.reset();
+  if (grad) {
+    at::Tensor x = x_in + attn_out;
+    return x + Mlp(RmsNorm(x, w.post_norm), w, opts);
+  }
+  // Inference: update the residual stream in place and run norm + MLP over token chunks, so
+  // only [chunk, intermediate] activations exist at a time.
+  at::Tensor x = x_in.add_(attn_out);
+  attn_out.reset();
+  at::Tensor flat = x.view({b * s, config_.hidden});
+  for (int64_t c0 = 0; c0 < b * s; c0 += opts.chunk) {
+    at::Tensor rows = flat.narrow(0, c0, std::min(opts.chunk, b * s - c0));
+    rows.add_(Mlp(RmsNorm(rows, w.post_norm), w, opts));
+  }
+  return x;
+}
+
+KvCache LlamaModel::NewCache(int64_t batch, int64_t capacity) const {
+  KvCache cache;
+  const auto options = at::TensorOptions().dtype(dtype_).device(device_);
+  for (int64_t i = 0; i < config_.layers; ++i) {
+    cache.keys.push_back(at::empty({batch, capacity, config_.kv_heads, config_.head_dim}, options));
+    cache.values.push_back(at::empty({batch, capacity, config_.kv_heads, config_.head_dim}, options));
+  }
+  return cache;
+}
+
+at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& positions, const RopeParams& rope,
+                               const ForwardOptions& opts, const JobControl* job, KvCache* cache) const {
+  TORCH_CHECK(tokens.dim() == 2 && positions.dim() == 1 && positions.size(0) == tokens.size(1),
+              "tokens must be [batch, seq] with one position per token");
+  TORCH_CHECK(rope.inv_freq.numel() * 2 <= config_.head_dim, "RoPE has ", rope.inv_freq.numel(),
+              " frequencies but head_dim/2 is ", config_.head_dim / 2);
+  if (tokens.numel() > 0) {
+    const int64_t lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
+    TORCH_CHECK(lo >= 0 && hi < config_.vocab, "token id ", lo < 0 ? lo : hi, " is out of range [0, ", config_.vocab, ")");
+  }
+  if (cache) {
+    TORCH_CHECK(cache->length + tokens.size(1) <= cache->keys[0].size(1), "KV cache capacity exceeded");
+  }
+  at::Tensor x = at::embedding(embed_, tokens.to(device_));
+  if (!at::GradMode::is_enabled()) x = x.clone();  // the residual stream is updated in place
+  const RopeAngles angles = ComputeRopeAngles(positions.to(device_), rope);
+  for (int64_t i = 0; i < config_.layers; ++i) {
+    if (job) job->CheckCancelled();
+    x = Layer(x, layers_[i], angles, i, opts, job, cache);
+    if (job) job->AddDone(1);
+  }
+  if (cache) cache->length += tokens.size(1);
+  return RmsNorm(x, final_norm_);
+}
+
+NllResult LlamaModel::Nll(const at::Tensor& tokens, int64_t position_offset, int64_t score_from,
+                          const RopeParams& rope, const ForwardOptions& opts, const JobControl* job) const {
+  const int64_t s = tokens.size(0);
+  TORCH_CHECK(s >= 2, "NLL needs at least 2 tokens, got ", s);
+  TORCH_CHECK(score_from >= 1 && score_from < s, "scoreFrom must be in [1, ", s - 1, "], got ", score_from);
+  const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
+  at::Tensor positions = at::arange(position_offset, position_offset + s, long_opts);
+  at::Tensor ids = tokens.to(device_);
+  at::Tensor h = Forward(ids.unsqueeze(0), positions, rope, opts, job)[0];  // [S, hidden]
+  const int64_t rows = s - score_from;
+  at::Tensor nll = at::empty({rows}, at::TensorOptions().dtype(at::kFloat).device(device_));
+  for (int64_t r0 = 0; r0 < rows; r0 += opts.chunk) {
+    const int64_t c = std::min(opts.chunk, rows - r0);
+    // Hidden row (score_from - 1 + r) predicts token (score_from + r).
+    at::Tensor logits = at::linear(h.narrow(0, score_from - 1 + r0, c), LmHead()).to(at::kFloat);
+    at::Tensor target = ids.narrow(0, score_from + r0, c).unsqueeze(1);
+    nll.narrow(0, r0, c).copy_(at::logsumexp(logits, -1) - logits.gather(1, target).squeeze(1));
+  }
+  if (job) job->AddDone(1);
+  return {nll};
+}
+
+at::Tensor LlamaModel::Logits(const at::Tensor& tokens, int64_t position_offset, int64_t last_n,
+                              const RopeParams& rope, const ForwardOptions& opts, const JobControl* job) const {
+  const int64_t s = tokens.size(0);
+  TORCH_CHECK(last_n >= 1 && last_n <= s, "lastN must be in [1, ", s, "], got ", last_n);
+  const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
+  at::Tensor h = Forward(tokens.to(device_).unsqueeze(0), at::arange(position_offset, position_offset + s, long_opts),
+                         rope, opts, job)[0];
+  return at::linear(h.narrow(0, s - last_n, last_n), LmHead()).to(at::kFloat);
+}
+
+GenerateResult LlamaModel::Generate(const std::vector<int64_t>& prompt, int64_t max_new_tokens,
+                                    const std::vector<int64_t>& stop_tokens, const RopeSchedule& rope,
+                                    const ForwardOptions& opts, const JobControl* job) const {
+  TORCH_CHECK(!prompt.empty(), "generation needs a non-empty prompt");
+  GenerateResult result;
+  if (max_new_tokens <= 0) return result;
+  std::vector<int64_t> seq = prompt;
+  const int64_t capacity = static_cast<int64_t>(prompt.size()) + max_new_tokens;
+  const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
+  auto as_tensor = [&](const std::vector<int64_t>& v) {
+    return at::tensor(v, at::TensorOptions().dtype(at::kLong)).to(device_).unsqueeze(0);
+  };
+  const RopeParams* current = &rope.For(static_cast<int64_t>(seq.size()));
+  KvCache cache = NewCache(1, capacity);
+  at::Tensor h = Forward(as_tensor(seq), at::arange(0, static_cast<int64_t>(seq.size()), long_opts), *current, opts,
+                         job, &cache);
+  for (int64_t step = 0; step < max_new_tokens; ++step) {
+    if (job) job->CheckCancelled();
+    at::Tensor logits = at::linear(h[0][h.size(1) - 1], LmHead());
+    const int64_t next = logits.argmax().item<int64_t>();
+    result.tokens.push_back(next);
+    seq.push_back(next);
+    if (std::find(stop_tokens.begin(), stop_tokens.end(), next) != stop_tokens.end()) break;
+    if (step + 1 == max_new_tokens) break;
+    const int64_t n = static_cast<int64_t>(seq.size());
+    const RopeParams* wanted = &rope.For(n);
+    if (wanted != current) {
+      // Keys in the cache were rotated with the other factor set: rebuild it from the tokens.
+      current = wanted;
+      result.switched_at = n;
+      cache = NewCache(1, capacity);
+      h = Forward(as_tensor(seq), at::arange(0, n, long_opts), *current, opts, job, &cache);
+    } else {
+      h = Forward(as_tensor({next}), at::arange(n - 1, n, long_opts), *current, opts, job, &cache);
+    }
+  }
+  return result;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LlamaModel::NamedParameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out{{"model.embed_tokens.weight", embed_}};
+  for (int64_t i = 0; i < config_.layers; ++i) {
+    const LayerWeights& w = layers_[i];
+    out.emplace_back(LayerName(i, "self_attn.q_proj.weight"), w.q_proj);
+    out.emplace_back(LayerName(i, "self_attn.k_proj.weight"), w.k_proj);
+    out.emplace_back(LayerName(i, "self_attn.v_proj.weight"), w.v_proj);
+    out.emplace_back(LayerName(i, "self_attn.o_proj.weight"), w.o_proj);
+    out.emplace_back(LayerName(i, "mlp.gate_proj.weight"), w.gate_proj);
+    out.emplace_back(LayerName(i, "mlp.up_proj.weight"), w.up_proj);
+    out.emplace_back(LayerName(i, "mlp.down_proj.weight"), w.down_proj);
+    out.emplace_back(LayerName(i, "input_layernorm.weight"), w.input_norm);
+    out.emplace_back(LayerName(i, "post_attention_layernorm.weight"), w.post_norm);
+  }
+  out.emplace_back("model.norm.weight", final_norm_);
+  if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", lm_head_);
+  return out;
+}
+
+int64_t LlamaModel::ParameterBytes() const {
+  int64_t total = 0;
+  for (const auto& [name, t] : NamedParameters()) total += t.nbytes();
+  return total;
+}
+
+}  // namespace longrope

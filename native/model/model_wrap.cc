@@ -1,0 +1,273 @@
+#include "model/model_wrap.h"
+
+#include "common.h"
+#include "device.h"
+#include "rope/rope_wrap.h"
+
+namespace longrope {
+namespace {
+
+// The constructor lives in per-addon instance data: workers create NativeModel objects from OnOK.
+struct AddonData {
+  Napi::FunctionReference model_constructor;
+};
+
+// Keeps a JS Int32Array (cancel flag + progress) alive for a job and exposes it as a JobControl.
+struct Control {
+  std::shared_ptr<Napi::ObjectReference> ref;
+  JobControl job;
+};
+
+Control ParseControl(const Napi::Object& opts, const std::string& where) {
+  if (!Has(opts, "control")) return {};
+  Napi::Value v = opts.Get("control");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() < 3) {
+    ThrowTypeError(where + ".control", "an Int32Array of at least 3 elements", DescribeValue(v));
+  }
+  auto arr = v.As<Napi::Int32Array>();
+  auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(arr.As<Napi::Object>()));
+  return {ref, JobControl(arr.Data())};
+}
+
+at::Tensor ParseTokens(const Napi::Value& v, const std::string& field) {
+  at::Tensor t = TensorFromInt32Array(v, field);
+  if (t.numel() == 0) ThrowTypeError(field, "a non-empty Int32Array of token ids", "an empty one");
+  return t;
+}
+
+ForwardOptions ParseForwardOptions(const Napi::Object& opts, const std::string& where) {
+  ForwardOptions f;
+  f.chunk = GetInteger(opts, "chunk", where, 4096);
+  f.attention_tile = GetInteger(opts, "attentionTile", where, 256);
+  if (f.chunk < 1) ThrowTypeError(where + ".chunk", "a positive integer", std::to_string(f.chunk));
+  if (f.attention_tile < 16) ThrowTypeError(where + ".attentionTile", "an integer >= 16", std::to_string(f.attention_tile));
+  return f;
+}
+
+LlamaConfig ParseConfig(const Napi::Object& c, const std::string& where) {
+  LlamaConfig cfg;
+  cfg.vocab = GetInteger(c, "vocabSize", where);
+  cfg.hidden = GetInteger(c, "hiddenSize", where);
+  cfg.intermediate = GetInteger(c, "intermediateSize", where);
+  cfg.layers = GetInteger(c, "numLayers", where);
+  cfg.heads = GetInteger(c, "numHeads", where);
+  cfg.kv_heads = GetInteger(c, "numKvHeads", where);
+  cfg.head_dim = GetInteger(c, "headDim", where);
+  cfg.rms_norm_eps = GetNumber(c, "rmsNormEps", where);
+  cfg.sliding_window = c.Get("slidingWindow").IsNumber() ? GetInteger(c, "slidingWindow", where) : 0;
+  cfg.tie_word_embeddings = GetBool(c, "tieWordEmbeddings", where, false);
+  for (int64_t v : {cfg.vocab, cfg.hidden, cfg.intermediate, cfg.layers, cfg.heads, cfg.kv_heads, cfg.head_dim}) {
+    if (v < 1) ThrowTypeError(where, "positive model sizes", std::to_string(v));
+  }
+  return cfg;
+}
+
+std::vector<TensorLocation> ParseLocations(const Napi::Value& v, const std::string& field) {
+  if (!v.IsArray()) ThrowTypeError(field, "an array of tensor locations", DescribeValue(v));
+  auto arr = v.As<Napi::Array>();
+  std::vector<TensorLocation> out;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    Napi::Object o = RequireObject(arr.Get(i), where);
+    out.push_back({GetString(o, "name", where), GetString(o, "dtype", where), ShapeFromArray(o.Get("shape"), where + ".shape"),
+                   GetString(o, "file", where), GetInteger(o, "offset", where), GetInteger(o, "byteLength", where)});
+  }
+  return out;
+}
+
+at::ScalarType ParseDtype(const Napi::Object& opts, const std::string& where, const at::Device& device) {
+  const std::string d = GetString(opts, "dtype", where, std::string(device.is_cuda() ? "bfloat16" : "float32"));
+  if (d == "float32") return at::kFloat;
+  if (d == "bfloat16") return at::kBFloat16;
+  if (d == "float16") return at::kHalf;
+  ThrowTypeError(where + ".dtype", "'float32', 'bfloat16' or 'float16'", "'" + d + "'");
+}
+
+Napi::Value LoadModel(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const std::string where = "loadModel options";
+    Napi::Object opts = RequireObject(info[0], where);
+    LlamaConfig cfg = ParseConfig(RequireObject(opts.Get("config"), where + ".config"), where + ".config");
+    std::vector<TensorLocation> locations = ParseLocations(opts.Get("tensors"), where + ".tensors");
+    at::Device device = ParseDevice(GetString(opts, "device", where, std::string("cpu")), where + ".device");
+    at::ScalarType dtype = ParseDtype(opts, where, device);
+    Control control = ParseControl(opts, where);
+    using Ptr = std::shared_ptr<const LlamaModel>;
+    return RunAsync<Ptr>(
+        info.Env(),
+        [=]() mutable {
+          NamedTensors weights = LoadTensors(locations, device, dtype, &control.job);
+          return Ptr(std::make_shared<LlamaModel>(cfg, std::move(weights), device, dtype));
+        },
+        [control](Napi::Env env, Ptr& model) -> Napi::Value {
+          auto* data = env.GetInstanceData<AddonData>();
+          auto* holder = new Ptr(model);
+          return data->model_constructor.New({Napi::External<Ptr>::New(env, holder, [](Napi::Env, Ptr* p) { delete p; })});
+        });
+  });
+}
+
+}  // namespace
+
+void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "NativeModel",
+                                    {InstanceMethod("nll", &ModelWrap::Nll), InstanceMethod("logits", &ModelWrap::Logits),
+                                     InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
+                                     InstanceMethod("info", &ModelWrap::Info), InstanceMethod("dispose", &ModelWrap::Dispose)});
+  auto* data = new AddonData{Napi::Persistent(ctor)};
+  env.SetInstanceData<AddonData>(data);
+  exports.Set("NativeModel", ctor);
+  exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  using Ptr = std::shared_ptr<const LlamaModel>;
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "NativeModel cannot be constructed directly: use loadModel()");
+  }
+  model_ = *info[0].As<Napi::External<Ptr>>().Data();
+}
+
+std::shared_ptr<const LlamaModel> ModelWrap::Get(const Napi::Env& env) const {
+  if (!model_) throw Napi::Error::New(env, "This model has been disposed");
+  return model_;
+}
+
+Napi::Value ModelWrap::Nll(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    auto model = Get(info.Env());
+    const std::string where = "nll options";
+    at::Tensor tokens = ParseTokens(info[0], "tokens");
+    Napi::Object opts = RequireObject(info[1], where);
+    RopeParams rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
+    const int64_t offset = GetInteger(opts, "positionOffset", where, 0);
+    const int64_t score_from = GetInteger(opts, "scoreFrom", where, 1);
+    ForwardOptions fwd = ParseForwardOptions(opts, where);
+    Control control = ParseControl(opts, where);
+    return RunAsync<at::Tensor>(
+        info.Env(),
+        [=]() mutable {
+          at::NoGradGuard no_grad;
+          control.job.SetTotal(model->config().layers + 1);
+          return model->Nll(tokens, offset, score_from, rope, fwd, &control.job).nll;
+        },
+        [control](Napi::Env env, at::Tensor& nll) -> Napi::Value { return Float32ArrayFromTensor(env, nll); });
+  });
+}
+
+Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    auto model = Get(info.Env());
+    const std::string where = "logits options";
+    at::Tensor tokens = ParseTokens(info[0], "tokens");
+    Napi::Object opts = RequireObject(info[1], where);
+    RopeParams rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
+    const int64_t offset = GetInteger(opts, "positionOffset", where, 0);
+    const int64_t last_n = GetInteger(opts, "lastN", where, 1);
+    ForwardOptions fwd = ParseForwardOptions(opts, where);
+    Control control = ParseControl(opts, where);
+    return RunAsync<at::Tensor>(
+        info.Env(),
+        [=]() mutable {
+          at::NoGradGuard no_grad;
+          return model->Logits(tokens, offset, last_n, rope, fwd, &control.job);
+        },
+        [control](Napi::Env env, at::Tensor& logits) -> Napi::Value { return Float32ArrayFromTensor(env, logits); });
+  });
+}
+
+Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    auto model = Get(info.Env());
+    const std::string where = "generate options";
+    at::Tensor prompt = ParseTokens(info[0], "prompt");
+    Napi::Object opts = RequireObject(info[1], where);
+    RopeSchedule schedule;
+    schedule.short_params = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
+    if (Has(opts, "longRope")) {
+      schedule.long_params = ParseRopeParams(RequireObject(opts.Get("longRope"), where + ".longRope"), where + ".longRope");
+      schedule.original_length = GetInteger(opts, "originalLength", where);
+    }
+    const int64_t max_new = GetInteger(opts, "maxNewTokens", where);
+    std::vector<int64_t> stops;
+    if (Has(opts, "stopTokens")) {
+      at::Tensor s = TensorFromInt32Array(opts.Get("stopTokens"), where + ".stopTokens");
+      stops.assign(s.data_ptr<int64_t>(), s.data_ptr<int64_t>() + s.numel());
+    }
+    ForwardOptions fwd = ParseForwardOptions(opts, where);
+    Control control = ParseControl(opts, where);
+    std::vector<int64_t> prompt_ids(prompt.data_ptr<int64_t>(), prompt.data_ptr<int64_t>() + prompt.numel());
+    return RunAsync<GenerateResult>(
+        info.Env(),
+        [=]() mutable {
+          at::NoGradGuard no_grad;
+          control.job.SetTotal(max_new);
+          return model->Generate(prompt_ids, max_new, stops, schedule, fwd, &control.job);
+        },
+        [control](Napi::Env env, GenerateResult& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          auto tokens = Napi::Int32Array::New(env, r.tokens.size());
+          for (size_t i = 0; i < r.tokens.size(); ++i) tokens[i] = static_cast<int32_t>(r.tokens[i]);
+          out.Set("tokens", tokens);
+          out.Set("switchedAt", static_cast<double>(r.switched_at));
+          return out;
+        });
+  });
+}
+
+Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    auto model = Get(info.Env());
+    if (!info[0].IsString()) ThrowTypeError("file", "a path string", DescribeValue(info[0]));
+    if (!info[1].IsBuffer()) ThrowTypeError("header", "a Buffer", DescribeValue(info[1]));
+    if (!info[2].IsArray()) ThrowTypeError("tensors", "an array of {name, dtype}", DescribeValue(info[2]));
+    const std::string file = info[0].As<Napi::String>().Utf8Value();
+    auto buf = info[1].As<Napi::Buffer<char>>();
+    std::string header(buf.Data(), buf.Length());
+    std::unordered_map<std::string, at::Tensor> params;
+    for (auto& [name, t] : model->NamedParameters()) params.emplace(name, t);
+    std::vector<at::Tensor> tensors;
+    std::vector<std::string> dtypes;
+    auto arr = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Object o = RequireObject(arr.Get(i), "tensors[" + std::to_string(i) + "]");
+      const std::string name = GetString(o, "name", "tensors[" + std::to_string(i) + "]");
+      auto it = params.find(name);
+      if (it == params.end()) ThrowTypeError("tensors[" + std::to_string(i) + "].name", "a parameter of this model", "'" + name + "'");
+      tensors.push_back(it->second);
+      dtypes.push_back(GetString(o, "dtype", "tensors[" + std::to_string(i) + "]"));
+    }
+    return RunAsync<bool>(
+        info.Env(), [=]() { SaveTensors(file, header, tensors, dtypes); return true; },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  });
+}
+
+Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    auto model = Get(info.Env());
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("parameterBytes", static_cast<double>(model->ParameterBytes()));
+    out.Set("device", model->device().str());
+    out.Set("dtype", std::string(c10::toString(model->dtype())));
+    auto params = model->NamedParameters();
+    auto list = Napi::Array::New(env, params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("name", params[i].first);
+      p.Set("shape", ShapeToArray(env, params[i].second.sizes()));
+      list.Set(i, p);
+    }
+    out.Set("parameters", list);
+    return out;
+  });
+}
+
+Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  model_.reset();  // a running job keeps its own reference; memory goes when it finishes
+  return info.Env().Undefined();
+}
+
+}  // namespace longrope

@@ -1,0 +1,37 @@
+// [async] loadModel(options) -> Promise<NativeModel>
+// NativeModel (ObjectWrap over a shared LlamaModel; a job holds its own reference, so dispose()
+// during a job frees the model when the job ends):
+//   [async] nll(tokens, options) -> Promise<Float32Array>       per-token NLL, chunked lm_head
+//   [async] logits(tokens, options) -> Promise<Float32Array>    [lastN, vocab]
+//   [async] generate(prompt, options) -> Promise<{tokens, switchedAt}>  greedy, KV cache
+//   [async] save(file, header, dtypes) -> Promise<void>          safetensors, atomic
+//   [sync]  info() -> {parameterBytes, device, dtype, parameters: [{name, shape}]}
+//   [sync]  dispose()
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "model/llama.h"
+
+namespace longrope {
+
+class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  explicit ModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  std::shared_ptr<const LlamaModel> Get(const Napi::Env& env) const;
+  Napi::Value Nll(const Napi::CallbackInfo& info);
+  Napi::Value Logits(const Napi::CallbackInfo& info);
+  Napi::Value Generate(const Napi::CallbackInfo& info);
+  Napi::Value Save(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<const LlamaModel> model_;
+};
+
+}  // namespace longrope

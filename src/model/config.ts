@@ -1,0 +1,247 @@
+/**
+ * HF LLaMA/Mistral `config.json`: every field the runtime needs, validated once here so the
+ * native side can trust the numbers (a shape it computes from them must match the weights).
+ * Defaults follow transformers' LlamaConfig/MistralConfig where a field may be absent.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { describeValue, RopeSpecError } from '../rope/errors';
+import { hfConfigPatchFromSpec, ropeSpecFromHfConfig } from '../rope/hf-config';
+import type { RopeSpec } from '../rope/types';
+import { fileError, ModelFileError } from './safetensors';
+
+/** A validated model configuration. */
+export interface ModelConfig {
+  /** From architectures[0] (LlamaForCausalLM / MistralForCausalLM), else model_type. */
+  architecture: 'llama' | 'mistral';
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** num_key_value_heads, defaulting to num_attention_heads (no GQA). */
+  numKvHeads: number;
+  /** head_dim, or hidden_size / num_attention_heads. */
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  maxPositionEmbeddings: number;
+  /** original_max_position_embeddings, else the pretrained window the RoPE spec reads (L). */
+  originalMaxPositionEmbeddings: number;
+  /** Mistral's sliding_window; null when absent, null, or for llama (HF's LLaMA ignores it). */
+  slidingWindow: number | null;
+  tieWordEmbeddings: boolean;
+  /** torch_dtype (or transformers v5's `dtype`); float32 when absent, as HF assumes. */
+  torchDtype: 'float32' | 'float16' | 'bfloat16';
+  bosTokenId: number | null;
+  /** eos_token_id; the first one when the config lists several (Llama 3 style). */
+  eosTokenId: number | null;
+  rope: RopeSpec;
+  /** The parsed config.json (a copy), kept so saving preserves fields we do not model. */
+  raw: Record<string, unknown>;
+}
+
+/** Architectures we run, and their model_type. */
+export const ARCHITECTURES = { LlamaForCausalLM: 'llama', MistralForCausalLM: 'mistral' } as const;
+
+/** config.json larger than this is not a config (and reading it whole would be a hazard). */
+const MAX_JSON_BYTES = 64 << 20;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+
+/** A positive (or non-negative) safe integer, or a positive finite number. */
+function num(where: string, raw: Record<string, unknown>, key: string, kind: 'positiveInteger' | 'positive'): number {
+  const v = raw[key];
+  if (kind === 'positive' && typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  if (kind === 'positiveInteger' && Number.isSafeInteger(v) && (v as number) > 0) return v as number;
+  throw fileError(where, key, kind === 'positive' ? 'a finite number greater than 0' : 'a positive integer', describeValue(v));
+}
+
+/** ropeSpecFromHfConfig's RopeSpecError re-labelled (same message): one error type out of here. */
+function readRope(raw: Record<string, unknown>, where: string): RopeSpec {
+  try {
+    return ropeSpecFromHfConfig(raw, { where });
+  } catch (e) {
+    if (e instanceof RopeSpecError) throw new ModelFileError(e.message, where, e.field);
+    throw e;
+  }
+}
+
+function optionalTokenId(where: string, raw: Record<string, unknown>, key: string, vocab: number): number | null {
+  let v = raw[key];
+  if (v == null) return null;
+  if (Array.isArray(v) && v.length > 0) v = v[0];
+  if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) >= vocab) {
+    throw fileError(where, key, `null, or an integer in [0, ${vocab}) (or a list of them)`, describeValue(raw[key]));
+  }
+  return v as number;
+}
+
+/**
+ * Validates a parsed config.json.
+ * @param where prefixes every message (default `config.json`).
+ * @throws {ModelFileError} for any invalid field (RoPE ones with ropeSpecFromHfConfig's message).
+ */
+export function parseModelConfig(json: unknown, where = 'config.json'): ModelConfig {
+  if (!isObject(json)) throw fileError(where, 'config', 'a JSON object', describeValue(json));
+  const raw = structuredClone(json);
+  const accepted = Object.keys(ARCHITECTURES).map((a) => JSON.stringify(a)).join(', ');
+  let architecture: 'llama' | 'mistral';
+  const archs = raw.architectures;
+  if (archs != null) {
+    const first: unknown = Array.isArray(archs) ? archs[0] : archs;
+    if (!Array.isArray(archs) || typeof first !== 'string' || !Object.hasOwn(ARCHITECTURES, first)) {
+      throw fileError(where, 'architectures[0]', `one of ${accepted}`, describeValue(first));
+    }
+    architecture = ARCHITECTURES[first as keyof typeof ARCHITECTURES];
+  } else if (raw.model_type === 'llama' || raw.model_type === 'mistral') {
+    architecture = raw.model_type;
+  } else {
+    throw fileError(where, 'architectures', `one of ${accepted} (or model_type "llama" or "mistral")`, describeValue(archs));
+  }
+
+  const vocabSize = num(where, raw, 'vocab_size', 'positiveInteger');
+  const hiddenSize = num(where, raw, 'hidden_size', 'positiveInteger');
+  const intermediateSize = num(where, raw, 'intermediate_size', 'positiveInteger');
+  const numLayers = num(where, raw, 'num_hidden_layers', 'positiveInteger');
+  const numHeads = num(where, raw, 'num_attention_heads', 'positiveInteger');
+  const numKvHeads = raw.num_key_value_heads == null ? numHeads : num(where, raw, 'num_key_value_heads', 'positiveInteger');
+  if (numHeads % numKvHeads !== 0) {
+    throw fileError(where, 'num_key_value_heads', `a divisor of num_attention_heads (${numHeads})`, describeValue(numKvHeads));
+  }
+  // HF reads `head_dim or hidden_size // num_attention_heads`: null and 0 both mean derived.
+  let headDim: number;
+  if (raw.head_dim != null && raw.head_dim !== 0) {
+    headDim = num(where, raw, 'head_dim', 'positiveInteger');
+  } else {
+    if (hiddenSize % numHeads !== 0) {
+      throw fileError(where, 'num_attention_heads', `a divisor of hidden_size (${hiddenSize}) when head_dim is absent`, describeValue(numHeads));
+    }
+    headDim = hiddenSize / numHeads;
+  }
+  if (raw.hidden_act != null && raw.hidden_act !== 'silu') {
+    throw fileError(where, 'hidden_act', '"silu" (the only MLP activation the runtime implements)', describeValue(raw.hidden_act));
+  }
+  // Biased projections would leave bias tensors unread and the outputs silently wrong.
+  for (const key of ['attention_bias', 'mlp_bias']) {
+    if (raw[key] != null && raw[key] !== false) throw fileError(where, key, 'false (the runtime has no projection biases)', describeValue(raw[key]));
+  }
+  const rmsNormEps = raw.rms_norm_eps == null ? 1e-6 : num(where, raw, 'rms_norm_eps', 'positive');
+  const maxPositionEmbeddings = num(where, raw, 'max_position_embeddings', 'positiveInteger');
+  const rope = readRope(raw, where);
+  const originalMaxPositionEmbeddings =
+    raw.original_max_position_embeddings == null ? rope.originalLength : num(where, raw, 'original_max_position_embeddings', 'positiveInteger');
+  let slidingWindow: number | null = null;
+  if (architecture === 'mistral' && raw.sliding_window != null) slidingWindow = num(where, raw, 'sliding_window', 'positiveInteger');
+  const tie = raw.tie_word_embeddings ?? false;
+  if (typeof tie !== 'boolean') throw fileError(where, 'tie_word_embeddings', 'a boolean', describeValue(tie));
+  const dtypeKey = raw.torch_dtype != null ? 'torch_dtype' : 'dtype';
+  const dtype = raw[dtypeKey] ?? 'float32';
+  if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) {
+    throw fileError(where, dtypeKey, `one of ${DTYPES.map((d) => JSON.stringify(d)).join(', ')}`, describeValue(dtype));
+  }
+  return {
+    architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, rmsNormEps,
+    ropeTheta: rope.base,
+    maxPositionEmbeddings, originalMaxPositionEmbeddings, slidingWindow,
+    tieWordEmbeddings: tie,
+    torchDtype: dtype as ModelConfig['torchDtype'],
+    bosTokenId: optionalTokenId(where, raw, 'bos_token_id', vocabSize),
+    eosTokenId: optionalTokenId(where, raw, 'eos_token_id', vocabSize),
+    rope, raw,
+  };
+}
+
+/** Reads a small JSON file with our error grammar; `null` when it does not exist. */
+export function readJsonFile(file: string, where: string = path.basename(file)): unknown {
+  let text: string;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw fileError(where, 'file', 'a regular file', file);
+    if (stat.size > MAX_JSON_BYTES) throw fileError(where, 'file size', `at most ${MAX_JSON_BYTES} bytes`, `${stat.size} bytes`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (e instanceof ModelFileError) throw e;
+    throw new ModelFileError(`${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, where, 'file');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw fileError(where, where, 'valid JSON', `a syntax error (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/**
+ * Reads and validates `dir/config.json`.
+ * @throws {ModelFileError} when it is missing or invalid.
+ */
+export function readModelConfig(dir: string): ModelConfig {
+  const json = readJsonFile(path.join(dir, 'config.json'));
+  if (json === null) throw new ModelFileError(`config.json: no config.json in ${dir}`, 'config.json', 'file');
+  return parseModelConfig(json, 'config.json');
+}
+
+/**
+ * config.json for `config`, RoPE fields from `ropeOverride` (an extended model) or config.rope,
+ * written through hfConfigPatchFromSpec. Fields we do not model are kept from `raw`; stale RoPE
+ * keys (original_max_position_embeddings, v5's rope_parameters) are dropped so HF reads only ours.
+ * @throws {TypeError} when ropeOverride's headDim is not the model's.
+ */
+export function modelConfigToJson(config: ModelConfig, ropeOverride?: RopeSpec): Record<string, unknown> {
+  const rope = ropeOverride ?? config.rope;
+  if (rope.headDim !== config.rope.headDim) {
+    throw new TypeError(`Expected headDim ${config.rope.headDim} (the model's rotary dims) for ropeOverride.headDim but received ${describeValue(rope.headDim)}`);
+  }
+  const out: Record<string, unknown> = structuredClone(config.raw);
+  delete out.original_max_position_embeddings;
+  delete out.rope_parameters;
+  const arch = config.architecture === 'llama' ? 'LlamaForCausalLM' : 'MistralForCausalLM';
+  out.architectures = [arch];
+  out.model_type = config.architecture;
+  out.vocab_size = config.vocabSize;
+  out.hidden_size = config.hiddenSize;
+  out.intermediate_size = config.intermediateSize;
+  out.num_hidden_layers = config.numLayers;
+  out.num_attention_heads = config.numHeads;
+  out.num_key_value_heads = config.numKvHeads;
+  if (out.head_dim != null || config.headDim * config.numHeads !== config.hiddenSize) out.head_dim = config.headDim;
+  out.rms_norm_eps = config.rmsNormEps;
+  if (config.architecture === 'mistral') out.sliding_window = config.slidingWindow;
+  out.tie_word_embeddings = config.tieWordEmbeddings;
+  if ('dtype' in out && !('torch_dtype' in out)) out.dtype = config.torchDtype;
+  else out.torch_dtype = config.torchDtype;
+  // Keep a list of eos ids when its first one is still ours (Llama 3 lists several).
+  if (!(Array.isArray(out.eos_token_id) && out.eos_token_id[0] === config.eosTokenId)) out.eos_token_id = config.eosTokenId;
+  out.bos_token_id = config.bosTokenId;
+  Object.assign(out, hfConfigPatchFromSpec(rope));
+  return out;
+}
+
+/**
+ * The HF tensor names and shapes a config implies, in load order: embeddings, then each layer
+ * (norms, attention, MLP), the final norm, and lm_head unless the embeddings are tied.
+ */
+export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
+  const { vocabSize: V, hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim } = config;
+  const q = numHeads * headDim;
+  const kv = numKvHeads * headDim;
+  const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [V, H]]]);
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    shapes.set(`${p}.input_layernorm.weight`, [H]);
+    shapes.set(`${p}.self_attn.q_proj.weight`, [q, H]);
+    shapes.set(`${p}.self_attn.k_proj.weight`, [kv, H]);
+    shapes.set(`${p}.self_attn.v_proj.weight`, [kv, H]);
+    shapes.set(`${p}.self_attn.o_proj.weight`, [H, q]);
+    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
+    shapes.set(`${p}.mlp.gate_proj.weight`, [I, H]);
+    shapes.set(`${p}.mlp.up_proj.weight`, [I, H]);
+    shapes.set(`${p}.mlp.down_proj.weight`, [H, I]);
+  }
+  shapes.set('model.norm.weight', [H]);
+  if (!config.tieWordEmbeddings) shapes.set('lm_head.weight', [V, H]);
+  return shapes;
+}
