@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 
@@ -34,6 +35,36 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// [async] matmulBenchmark({m, n, k, iterations}) -> Promise<{gflops, ms}>: this machine's fp32 GEMM
+// rate through libtorch (the denominator of the model benchmark's gemmFraction).
+Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const std::string where = "matmulBenchmark options";
+    Napi::Object opts = RequireObject(info[0], where);
+    const int64_t m = GetInteger(opts, "m", where, 1024), n = GetInteger(opts, "n", where, 1024),
+                  k = GetInteger(opts, "k", where, 1024), iters = GetInteger(opts, "iterations", where, 10);
+    return RunAsync<std::pair<double, double>>(
+        info.Env(),
+        [=]() {
+          at::Tensor a = at::randn({m, k}), b = at::randn({k, n}), c = at::empty({m, n});
+          at::mm_out(c, a, b);  // warm-up
+          double best = 1e30;
+          for (int64_t i = 0; i < iters; ++i) {
+            const auto start = std::chrono::steady_clock::now();
+            at::mm_out(c, a, b);
+            best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+          }
+          return std::make_pair(2.0 * m * n * k / (best * 1e6), best);
+        },
+        [](Napi::Env env, std::pair<double, double>& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("gflops", r.first);
+          out.Set("ms", r.second);
+          return out;
+        });
+  });
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
@@ -43,6 +74,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   if (threads > 0) at::set_num_threads(threads);
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
 }
 
 }  // namespace longrope

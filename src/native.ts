@@ -108,6 +108,8 @@ export interface NativeForwardOptions extends NativeJobOptions {
   positionOffset?: number;
   chunk?: number;
   attentionTile?: number;
+  /** 'naive': the plain libtorch-ops path (benchmark baseline, test reference). */
+  impl?: 'fused' | 'naive';
 }
 
 /** A loaded model in native memory (native/model/model_wrap.h). */
@@ -144,6 +146,7 @@ export interface NativeBinding {
   ropeApply(options: NativeRopeApplyOptions): Promise<NativeRopeApplyResult>;
   ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
+  matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;
     tensors: NativeTensorLocation[];

@@ -1,5 +1,7 @@
 #include "attention/attention_wrap.h"
 
+#include <sstream>
+
 #include "attention/attention.h"
 #include "common.h"
 #include "device.h"
@@ -29,8 +31,9 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     const at::Device device = ParseDevice(GetString(opts, "device", where, std::string("cpu")), where + ".device");
     if (q.dim() != 4 || k.dim() != 4 || v.sizes() != k.sizes() || q.size(0) != k.size(0) || q.size(3) != k.size(3) ||
         q.size(2) % k.size(2) != 0 || k.size(1) != a.query_offset + q.size(1)) {
-      ThrowTypeError(where, "q [B, Sq, H, D] and k = v [B, queryOffset + Sq, KV, D] with H a multiple of KV",
-                     "other shapes");
+      std::ostringstream got;
+      got << "q " << q.sizes() << ", k " << k.sizes() << ", v " << v.sizes() << ", queryOffset " << a.query_offset;
+      ThrowTypeError(where, "q [B, Sq, H, D] and k = v [B, queryOffset + Sq, KV, D] with H a multiple of KV", got.str());
     }
     return RunAsync<at::Tensor>(
         info.Env(),

@@ -65,7 +65,9 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
   at::Tensor k = at::linear(h, w.k_proj).view({b, s, config_.kv_heads, hd});
   at::Tensor v = at::linear(h, w.v_proj).view({b, s, config_.kv_heads, hd});
   h.reset();
-  if (grad) {
+  if (opts.naive) {
+    std::tie(q, k) = NaiveRopeApply(q, k, angles, RopeLayout::kHalf);  // angles are full-width here
+  } else if (grad) {
     std::tie(q, k) = FusedRope(q, k, angles, RopeLayout::kHalf);
   } else {
     FusedRopeNoGrad(q, k, angles, false, RopeLayout::kHalf, q, k);  // fresh projections: rotate in place
@@ -80,11 +82,11 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
     values = cache->values[layer].narrow(1, 0, past + s);
     attn.query_offset = past;
   }
-  at::Tensor a = CausalAttention(q, keys, values, attn, job);
+  at::Tensor a = opts.naive ? CausalAttentionNaive(q, keys, values, attn) : CausalAttention(q, keys, values, attn, job);
   q.reset();
   at::Tensor attn_out = at::linear(a.reshape({b, s, config_.heads * hd}), w.o_proj);
   a.reset();
-  if (grad) {
+  if (grad || opts.naive) {
     at::Tensor x = x_in + attn_out;
     return x + Mlp(RmsNorm(x, w.post_norm), w, opts);
   }
@@ -124,8 +126,9 @@ at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& posit
     TORCH_CHECK(cache->length + tokens.size(1) <= cache->keys[0].size(1), "KV cache capacity exceeded");
   }
   at::Tensor x = at::embedding(embed_, tokens.to(device_));
-  if (!at::GradMode::is_enabled()) x = x.clone();  // the residual stream is updated in place
-  const RopeAngles angles = ComputeRopeAngles(positions.to(device_), rope);
+  if (!at::GradMode::is_enabled() && !opts.naive) x = x.clone();  // the residual stream is updated in place
+  const RopeAngles angles = opts.naive ? NaiveRopeTables(positions.to(device_), rope, RopeLayout::kHalf)
+                                       : ComputeRopeAngles(positions.to(device_), rope);
   for (int64_t i = 0; i < config_.layers; ++i) {
     if (job) job->CheckCancelled();
     x = Layer(x, layers_[i], angles, i, opts, job, cache);
@@ -146,8 +149,9 @@ NllResult LlamaModel::Nll(const at::Tensor& tokens, int64_t position_offset, int
   at::Tensor h = Forward(ids.unsqueeze(0), positions, rope, opts, job)[0];  // [S, hidden]
   const int64_t rows = s - score_from;
   at::Tensor nll = at::empty({rows}, at::TensorOptions().dtype(at::kFloat).device(device_));
-  for (int64_t r0 = 0; r0 < rows; r0 += opts.chunk) {
-    const int64_t c = std::min(opts.chunk, rows - r0);
+  const int64_t chunk = opts.naive ? rows : opts.chunk;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t c = std::min(chunk, rows - r0);
     // Hidden row (score_from - 1 + r) predicts token (score_from + r).
     at::Tensor logits = at::linear(h.narrow(0, score_from - 1 + r0, c), LmHead()).to(at::kFloat);
     at::Tensor target = ids.narrow(0, score_from + r0, c).unsqueeze(1);

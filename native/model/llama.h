@@ -36,6 +36,9 @@ struct KvCache {
 struct ForwardOptions {
   int64_t chunk = 4096;      // tokens per MLP / lm_head chunk (bounds [chunk, intermediate|vocab])
   int64_t attention_tile = 256;
+  // The plain libtorch-ops path: rotate_half RoPE, full-matrix attention, no chunking, no in-place
+  // updates. The baseline of `npm run bench:model` and a second reference in tests.
+  bool naive = false;
 };
 
 struct NllResult {

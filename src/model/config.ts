@@ -154,7 +154,7 @@ export function parseModelConfig(json: unknown, where = 'config.json'): ModelCon
   };
 }
 
-/** Reads a small JSON file with our error grammar; `null` when it does not exist. */
+/** Reads a small JSON file with our error grammar; `undefined` when it does not exist. */
 export function readJsonFile(file: string, where: string = path.basename(file)): unknown {
   let text: string;
   try {
@@ -163,7 +163,7 @@ export function readJsonFile(file: string, where: string = path.basename(file)):
     if (stat.size > MAX_JSON_BYTES) throw fileError(where, 'file size', `at most ${MAX_JSON_BYTES} bytes`, `${stat.size} bytes`);
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if (e instanceof ModelFileError) throw e;
     throw new ModelFileError(`${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, where, 'file');
   }
@@ -180,7 +180,7 @@ export function readJsonFile(file: string, where: string = path.basename(file)):
  */
 export function readModelConfig(dir: string): ModelConfig {
   const json = readJsonFile(path.join(dir, 'config.json'));
-  if (json === null) throw new ModelFileError(`config.json: no config.json in ${dir}`, 'config.json', 'file');
+  if (json === undefined) throw new ModelFileError(`config.json: no config.json in ${dir}`, 'config.json', 'file');
   return parseModelConfig(json, 'config.json');
 }
 

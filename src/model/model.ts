@@ -38,6 +38,9 @@ export interface ForwardOptions extends JobOptions {
   chunk?: number;
   /** Edge of the CPU attention tiles (default 256). */
   attentionTile?: number;
+  /** 'naive' runs plain libtorch ops (no fused RoPE, full attention matrix, no chunking): the
+   *  benchmark baseline and a reference; it needs O(n^2) memory. Default 'fused'. */
+  impl?: 'fused' | 'naive';
 }
 
 /** Options of greedy generation. */
@@ -113,7 +116,7 @@ export class Model {
    * Per-token negative log-likelihood (natural log) of `tokens`: entry t-scoreFrom is
    * -log p(tokens[t] | tokens[<t]) for t = scoreFrom .. n-1 (scoreFrom defaults to 1).
    */
-  nll(tokens: ArrayLike<number>, options: ForwardOptions & { scoreFrom?: number } = {}): Promise<Float32Array> {
+  async nll(tokens: ArrayLike<number>, options: ForwardOptions & { scoreFrom?: number } = {}): Promise<Float32Array> {
     const ids = this.checkTokens(tokens, 'tokens', 2);
     const offset = options.positionOffset ?? 0;
     const rope = nativeRope(this.ropeTables(options.rope, offset + ids.length));
@@ -121,7 +124,7 @@ export class Model {
   }
 
   /** Logits [lastN, vocab] (row-major) at the last `lastN` positions of `tokens`. */
-  logits(tokens: ArrayLike<number>, options: ForwardOptions & { lastN?: number } = {}): Promise<Float32Array> {
+  async logits(tokens: ArrayLike<number>, options: ForwardOptions & { lastN?: number } = {}): Promise<Float32Array> {
     const ids = this.checkTokens(tokens, 'tokens', 1);
     const offset = options.positionOffset ?? 0;
     const rope = nativeRope(this.ropeTables(options.rope, offset + ids.length));
@@ -190,7 +193,7 @@ export class Model {
   }
 
   private forwardOptions(o: ForwardOptions) {
-    return { positionOffset: o.positionOffset, chunk: o.chunk, attentionTile: o.attentionTile };
+    return { positionOffset: o.positionOffset, chunk: o.chunk, attentionTile: o.attentionTile, impl: o.impl };
   }
 
   private checkTokens(tokens: ArrayLike<number>, field: string, min: number): Int32Array {

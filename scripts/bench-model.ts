@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:model`: the model runtime on CPU, measured against a plain libtorch-ops version
+ * of the same model (rotate_half RoPE, full-matrix attention, no chunking) in the same run.
+ * Model: 4 layers, d = 256, 4 heads, SwiGLU 704, byte vocab (random weights).
+ * Prints one JSON object with speedupVsNaive (target >= 1.5 at 4k tokens), gemmFraction (achieved
+ * FLOP/s over this machine's measured fp32 GEMM rate), peakRssMB per length (NLL, one process per
+ * length; target < 3 GB at 32k) and the memory estimator's prediction beside it.
+ */
+import { execFileSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+
+import { readModelConfig } from '../src/model/config';
+import { estimateMemory } from '../src/model/estimate';
+import { Model } from '../src/model/model';
+import { native } from '../src/native';
+import { writeRandomModel } from './lib/random-model';
+
+const LENGTHS = (process.env.BENCH_LENGTHS ?? '4096,8192,16384,32768').split(',').map(Number);
+const SPEED_LENGTH = Number(process.env.BENCH_SPEED_LENGTH ?? 4096);
+const REPEATS = 3;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Forward FLOPs for NLL over n tokens: every GEMM, causal attention counted once (n^2/2 pairs). */
+function forwardFlops(c: ReturnType<typeof readModelConfig>, n: number): number {
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const perTokenLayer = 2 * (c.hiddenSize * (q + 2 * kv) + q * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize);
+  const attentionLayer = 2 * 2 * (n * n / 2) * q;
+  return c.numLayers * (n * perTokenLayer + attentionLayer) + 2 * n * c.hiddenSize * c.vocabSize;
+}
+
+async function timeNll(model: Model, tokens: Int32Array, impl: 'fused' | 'naive'): Promise<number> {
+  const spec = { ...model.config.rope, method: 'linear' as const, length: tokens.length };
+  const times: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const start = performance.now();
+    await model.nll(tokens, { rope: spec, impl });
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-bench-model-'));
+  writeRandomModel(dir);
+  const config = readModelConfig(dir);
+  const gemm = await native().matmulBenchmark({ m: 1024, n: 1024, k: 1024, iterations: 10 });
+
+  const model = await Model.load(dir);
+  const tokens = Int32Array.from({ length: SPEED_LENGTH }, (_, i) => (i * 7919 + 13) % config.vocabSize);
+  await timeNll(model, tokens.subarray(0, 512), 'fused');  // warm-up
+  const fusedMs = await timeNll(model, tokens, 'fused');
+  const naiveMs = await timeNll(model, tokens, 'naive');
+  model.dispose();
+  const flops = forwardFlops(config, SPEED_LENGTH);
+
+  const child = path.join(__dirname, 'lib', 'nll-rss-child.ts');
+  const memory: Record<string, unknown> = {};
+  const peakRssMB: Record<number, number> = {};
+  for (const n of LENGTHS) {
+    const out = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', child, dir, String(n)], { encoding: 'utf8' });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    peakRssMB[n] = Math.round(r.peakRssMB);
+    const est = estimateMemory(config, { length: n, device: 'cpu', mode: 'nll' });
+    memory[n] = { ms: Math.round(r.ms), rssAfterLoadMB: Math.round(r.rssAfterLoadMB), peakRssMB: peakRssMB[n],
+      estimatedMB: Math.round(est.totalBytes / 2 ** 20) };
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const result = {
+    bench: 'model',
+    model: { layers: config.numLayers, hidden: config.hiddenSize, heads: config.numHeads, intermediate: config.intermediateSize, vocab: config.vocabSize },
+    threads: native().runtimeInfo().threads,
+    speedLength: SPEED_LENGTH,
+    ms: { fused: Math.round(fusedMs), naive: Math.round(naiveMs) },
+    tokensPerSecond: { fused: Math.round(SPEED_LENGTH / (fusedMs / 1000)), naive: Math.round(SPEED_LENGTH / (naiveMs / 1000)) },
+    speedupVsNaive: naiveMs / fusedMs,
+    forwardGflop: flops / 1e9,
+    achievedGflops: flops / (fusedMs / 1000) / 1e9,
+    machineGemmGflops: gemm.gflops,
+    gemmFraction: flops / (fusedMs / 1000) / 1e9 / gemm.gflops,
+    peakRssMB,
+    memory,
+    targets: { speedupVsNaive: 1.5, peakRssMBAt32k: 3072 },
+  };
+  const pass = result.speedupVsNaive >= 1.5 && (peakRssMB[32768] ?? 0) < 3072;
+  console.log(JSON.stringify({ ...result, pass }, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
