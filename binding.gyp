@@ -19,7 +19,10 @@
         "native/attention/attention_wrap.cc",
         "native/model/weights.cc",
         "native/model/llama.cc",
-        "native/model/model_wrap.cc"
+        "native/model/model_wrap.cc",
+        "native/job_wrap.cc",
+        "native/train/trainer.cc",
+        "native/train/trainer_wrap.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

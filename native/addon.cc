@@ -5,6 +5,7 @@
 #include "model/model_wrap.h"
 #include "rope/rope_wrap.h"
 #include "runtime_wrap.h"
+#include "train/trainer_wrap.h"
 
 namespace {
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   longrope::InitRope(env, exports);
   longrope::InitAttention(env, exports);
   longrope::ModelWrap::Init(env, exports);
+  longrope::TrainerWrap::Init(env, exports);
   return exports;
 }
 

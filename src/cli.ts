@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 
+import { registerEstimateCommand } from './cli/estimate-command';
 import { registerRopeCommand } from './cli/rope-command';
 import { native } from './native';
 
@@ -13,6 +14,7 @@ function buildProgram(): Command {
     .description('LongRoPE context-window extension for LLaMA/Mistral models')
     .showHelpAfterError();
   registerRopeCommand(program);
+  registerEstimateCommand(program);
   program
     .command('info')
     .description('print what the native addon offers (libtorch version, CUDA, threads)')

@@ -125,8 +125,8 @@ at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& posit
   if (cache) {
     TORCH_CHECK(cache->length + tokens.size(1) <= cache->keys[0].size(1), "KV cache capacity exceeded");
   }
+  // A fresh tensor (index_select): inference may update this residual stream in place.
   at::Tensor x = at::embedding(embed_, tokens.to(device_));
-  if (!at::GradMode::is_enabled() && !opts.naive) x = x.clone();  // the residual stream is updated in place
   const RopeAngles angles = opts.naive ? NaiveRopeTables(positions.to(device_), rope, RopeLayout::kHalf)
                                        : ComputeRopeAngles(positions.to(device_), rope);
   for (int64_t i = 0; i < config_.layers; ++i) {
@@ -136,6 +136,11 @@ at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& posit
   }
   if (cache) cache->length += tokens.size(1);
   return RmsNorm(x, final_norm_);
+}
+
+at::Tensor LlamaModel::LayerForward(const at::Tensor& x, int64_t layer, const at::Tensor& positions,
+                                    const RopeParams& rope, const JobControl* job) const {
+  return Layer(x, layers_.at(layer), ComputeRopeAngles(positions, rope), layer, ForwardOptions{}, job, nullptr);
 }
 
 NllResult LlamaModel::Nll(const at::Tensor& tokens, int64_t position_offset, int64_t score_from,

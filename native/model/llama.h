@@ -88,6 +88,13 @@ class LlamaModel {
                           const std::vector<int64_t>& stop_tokens, const RopeSchedule& rope,
                           const ForwardOptions& opts, const JobControl* job) const;
 
+  // Pieces of Forward for callers that schedule layers themselves (activation checkpointing).
+  at::Tensor Embed(const at::Tensor& tokens) const { return at::embedding(embed_, tokens); }
+  at::Tensor LayerForward(const at::Tensor& x, int64_t layer, const at::Tensor& positions, const RopeParams& rope,
+                          const JobControl* job) const;
+  at::Tensor FinalNorm(const at::Tensor& x) const { return RmsNorm(x, final_norm_); }
+  at::Tensor LmHeadWeight() const { return LmHead(); }
+
   // Parameters under their Hugging Face names (lm_head omitted when tied).
   std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;
   int64_t ParameterBytes() const;

@@ -1,6 +1,7 @@
 #include "model/model_wrap.h"
 
 #include "common.h"
+#include "job_wrap.h"
 #include "device.h"
 #include "rope/rope_wrap.h"
 
@@ -11,30 +12,6 @@ namespace {
 struct AddonData {
   Napi::FunctionReference model_constructor;
 };
-
-// Keeps a JS Int32Array (cancel flag + progress) alive for a job and exposes it as a JobControl.
-struct Control {
-  std::shared_ptr<Napi::ObjectReference> ref;
-  JobControl job;
-};
-
-Control ParseControl(const Napi::Object& opts, const std::string& where) {
-  if (!Has(opts, "control")) return {};
-  Napi::Value v = opts.Get("control");
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      v.As<Napi::TypedArray>().ElementLength() < 3) {
-    ThrowTypeError(where + ".control", "an Int32Array of at least 3 elements", DescribeValue(v));
-  }
-  auto arr = v.As<Napi::Int32Array>();
-  auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(arr.As<Napi::Object>()));
-  return {ref, JobControl(arr.Data())};
-}
-
-at::Tensor ParseTokens(const Napi::Value& v, const std::string& field) {
-  at::Tensor t = TensorFromInt32Array(v, field);
-  if (t.numel() == 0) ThrowTypeError(field, "a non-empty Int32Array of token ids", "an empty one");
-  return t;
-}
 
 ForwardOptions ParseForwardOptions(const Napi::Object& opts, const std::string& where) {
   ForwardOptions f;
@@ -62,19 +39,6 @@ LlamaConfig ParseConfig(const Napi::Object& c, const std::string& where) {
     if (v < 1) ThrowTypeError(where, "positive model sizes", std::to_string(v));
   }
   return cfg;
-}
-
-std::vector<TensorLocation> ParseLocations(const Napi::Value& v, const std::string& field) {
-  if (!v.IsArray()) ThrowTypeError(field, "an array of tensor locations", DescribeValue(v));
-  auto arr = v.As<Napi::Array>();
-  std::vector<TensorLocation> out;
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    const std::string where = field + "[" + std::to_string(i) + "]";
-    Napi::Object o = RequireObject(arr.Get(i), where);
-    out.push_back({GetString(o, "name", where), GetString(o, "dtype", where), ShapeFromArray(o.Get("shape"), where + ".shape"),
-                   GetString(o, "file", where), GetInteger(o, "offset", where), GetInteger(o, "byteLength", where)});
-  }
-  return out;
 }
 
 at::ScalarType ParseDtype(const Napi::Object& opts, const std::string& where, const at::Device& device) {
@@ -128,6 +92,15 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     throw Napi::TypeError::New(info.Env(), "NativeModel cannot be constructed directly: use loadModel()");
   }
   model_ = *info[0].As<Napi::External<Ptr>>().Data();
+}
+
+std::shared_ptr<const LlamaModel> ModelWrap::FromObject(const Napi::Value& value, const std::string& field) {
+  Napi::Env env = value.Env();
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(data->model_constructor.Value())) {
+    ThrowTypeError(field, "a NativeModel", DescribeValue(value));
+  }
+  return Unwrap(value.As<Napi::Object>())->Get(env);
 }
 
 std::shared_ptr<const LlamaModel> ModelWrap::Get(const Napi::Env& env) const {

@@ -21,6 +21,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
   explicit ModelWrap(const Napi::CallbackInfo& info);
+  // The model behind a JS NativeModel object (throws if it is not one, or disposed).
+  static std::shared_ptr<const LlamaModel> FromObject(const Napi::Value& value, const std::string& field);
 
  private:
   std::shared_ptr<const LlamaModel> Get(const Napi::Env& env) const;

@@ -84,7 +84,7 @@ function listNames(names: string[]): string {
   return names.length > LIST_MAX ? `${shown} (and ${names.length - LIST_MAX} more)` : shown;
 }
 
-/** name -> [entry, the shard's display name]; for sharded checkpoints, checked against the map. */
+/** Tensor name -> its header entry, the file's name as messages give it, and its real path. */
 type Table = Map<string, { entry: SafetensorsEntry; where: string; file: string }>;
 
 function readSingle(dir: string): { table: Table; extra: string[]; where: string } {
@@ -160,7 +160,7 @@ export function readCheckpoint(dir: string): CheckpointIndex {
         'and copy the tokenizer files along',
       dir, 'weights');
   } else {
-    throw new ModelFileError(`${dir}: no ${SINGLE} or ${INDEX} in ${dir}`, dir, 'weights');
+    throw new ModelFileError(`${SINGLE}: no ${SINGLE} or ${INDEX} in ${dir}`, SINGLE, 'weights');
   }
   const { table, where } = read;
   const expected = expectedTensorShapes(config);

@@ -51,11 +51,22 @@ const MAX_JSON_BYTES = 64 << 20;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const DTYPES = ['float32', 'float16', 'bfloat16'] as const;
 
-/** A positive (or non-negative) safe integer, or a positive finite number. */
-function num(where: string, raw: Record<string, unknown>, key: string, kind: 'positiveInteger' | 'positive'): number {
+/**
+ * Sizes are int32 on the native side (positions are an Int32Array, shapes fit libtorch's int
+ * dims); layers are bounded so a hostile config cannot make expectedTensorShapes build a
+ * billion-entry table.
+ */
+const MAX_DIM = 2 ** 31 - 1;
+const MAX_LAYERS = 4096;
+
+/** A positive integer up to `max`, or (kind `positive`) a positive finite number. */
+function num(where: string, raw: Record<string, unknown>, key: string, kind: 'positiveInteger' | 'positive', max = MAX_DIM): number {
   const v = raw[key];
   if (kind === 'positive' && typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  if (kind === 'positiveInteger' && Number.isSafeInteger(v) && (v as number) > 0) return v as number;
+  if (kind === 'positiveInteger' && Number.isSafeInteger(v) && (v as number) > 0) {
+    if ((v as number) <= max) return v as number;
+    throw fileError(where, key, `a positive integer at most ${max}`, describeValue(v));
+  }
   throw fileError(where, key, kind === 'positive' ? 'a finite number greater than 0' : 'a positive integer', describeValue(v));
 }
 
@@ -105,7 +116,7 @@ export function parseModelConfig(json: unknown, where = 'config.json'): ModelCon
   const vocabSize = num(where, raw, 'vocab_size', 'positiveInteger');
   const hiddenSize = num(where, raw, 'hidden_size', 'positiveInteger');
   const intermediateSize = num(where, raw, 'intermediate_size', 'positiveInteger');
-  const numLayers = num(where, raw, 'num_hidden_layers', 'positiveInteger');
+  const numLayers = num(where, raw, 'num_hidden_layers', 'positiveInteger', MAX_LAYERS);
   const numHeads = num(where, raw, 'num_attention_heads', 'positiveInteger');
   const numKvHeads = raw.num_key_value_heads == null ? numHeads : num(where, raw, 'num_key_value_heads', 'positiveInteger');
   if (numHeads % numKvHeads !== 0) {
@@ -121,6 +132,9 @@ export function parseModelConfig(json: unknown, where = 'config.json'): ModelCon
     }
     headDim = hiddenSize / numHeads;
   }
+  if (numHeads * headDim > MAX_DIM) {
+    throw fileError(where, 'head_dim', `num_attention_heads x head_dim at most ${MAX_DIM}`, describeValue(headDim));
+  }
   if (raw.hidden_act != null && raw.hidden_act !== 'silu') {
     throw fileError(where, 'hidden_act', '"silu" (the only MLP activation the runtime implements)', describeValue(raw.hidden_act));
   }
@@ -130,9 +144,16 @@ export function parseModelConfig(json: unknown, where = 'config.json'): ModelCon
   }
   const rmsNormEps = raw.rms_norm_eps == null ? 1e-6 : num(where, raw, 'rms_norm_eps', 'positive');
   const maxPositionEmbeddings = num(where, raw, 'max_position_embeddings', 'positiveInteger');
+  const topOriginal = raw.original_max_position_embeddings == null ? undefined : num(where, raw, 'original_max_position_embeddings', 'positiveInteger');
   const rope = readRope(raw, where);
-  const originalMaxPositionEmbeddings =
-    raw.original_max_position_embeddings == null ? rope.originalLength : num(where, raw, 'original_max_position_embeddings', 'positiveInteger');
+  // Windows read from rope_scaling (or implied by its factor) get the same int32 bound.
+  if (rope.originalLength > MAX_DIM) {
+    throw fileError(where, 'rope_scaling.original_max_position_embeddings', `a positive integer at most ${MAX_DIM}`, describeValue(rope.originalLength));
+  }
+  if (rope.length > MAX_DIM) {
+    throw fileError(where, 'rope_scaling.factor', `a factor giving a window of at most ${MAX_DIM} positions`, describeValue((raw.rope_scaling as Record<string, unknown> | null)?.factor));
+  }
+  const originalMaxPositionEmbeddings = topOriginal ?? rope.originalLength;
   let slidingWindow: number | null = null;
   if (architecture === 'mistral' && raw.sliding_window != null) slidingWindow = num(where, raw, 'sliding_window', 'positiveInteger');
   const tie = raw.tie_word_embeddings ?? false;
@@ -186,7 +207,8 @@ export function readModelConfig(dir: string): ModelConfig {
 
 /**
  * config.json for `config`, RoPE fields from `ropeOverride` (an extended model) or config.rope,
- * written through hfConfigPatchFromSpec. Fields we do not model are kept from `raw`; stale RoPE
+ * written through hfConfigPatchFromSpec (which may rewrite max_position_embeddings into HF's form
+ * for the method: N, or L for dynamic). Fields we do not model are kept from `raw`; stale RoPE
  * keys (original_max_position_embeddings, v5's rope_parameters) are dropped so HF reads only ours.
  * @throws {TypeError} when ropeOverride's headDim is not the model's.
  */

@@ -99,7 +99,7 @@ test('missing config, missing weights, pytorch_model.bin only, not a directory',
   const dir = tempDir();
   throwsMessage(t, dir, `config.json: no config.json in ${fs.realpathSync(dir)}`);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(tinyConfigJson()));
-  throwsMessage(t, dir, `${dir}: no model.safetensors or model.safetensors.index.json in ${dir}`);
+  throwsMessage(t, dir, `model.safetensors: no model.safetensors or model.safetensors.index.json in ${fs.realpathSync(dir)}`);
   fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), 'x');
   throwsMessage(t, dir, /^.*: holds pytorch_model\.bin, but longrope reads safetensors only .*save_pretrained\('OUT', safe_serialization=True\)/);
   throwsMessage(t, path.join(dir, 'nope'), `${path.join(dir, 'nope')}: no such directory`);

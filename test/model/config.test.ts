@@ -96,6 +96,16 @@ test('missing, non-positive, NaN, fractional and huge sizes', (t) => {
   throwsMessage(t, tinyConfigJson({ rms_norm_eps: -1 }), msg('rms_norm_eps', 'a finite number greater than 0', '-1 of type number'));
 });
 
+test('bounds: int32 sizes and windows, at most 4096 layers', (t) => {
+  throwsMessage(t, tinyConfigJson({ num_hidden_layers: 5000 }), msg('num_hidden_layers', 'a positive integer at most 4096', '5000 of type number'));
+  throwsMessage(t, tinyConfigJson({ vocab_size: 2 ** 31 }), msg('vocab_size', 'a positive integer at most 2147483647', '2147483648 of type number'));
+  throwsMessage(t, tinyConfigJson({ head_dim: 2 ** 30 }), msg('head_dim', 'num_attention_heads x head_dim at most 2147483647', '1073741824 of type number'));
+  throwsMessage(t, tinyConfigJson({ rope_scaling: { rope_type: 'linear', factor: 2 ** 40 } }),
+    msg('rope_scaling.factor', 'a factor giving a window of at most 2147483647 positions', '1099511627776 of type number'));
+  throwsMessage(t, tinyConfigJson({ rope_scaling: { rope_type: 'yarn', factor: 2, original_max_position_embeddings: 2 ** 40 } }),
+    msg('rope_scaling.original_max_position_embeddings', 'a positive integer at most 2147483647', '1099511627776 of type number'));
+});
+
 test('heads must divide', (t) => {
   throwsMessage(t, tinyConfigJson({ num_attention_heads: 3, num_key_value_heads: 3 }),
     msg('num_attention_heads', 'a divisor of hidden_size (16) when head_dim is absent', '3 of type number'));

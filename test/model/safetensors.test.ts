@@ -215,3 +215,21 @@ test('readSafetensorsHeader: truncated file, huge claimed length, missing file, 
   t.throws(() => readSafetensorsHeader(path.join(dir, 'nope.safetensors')), { instanceOf: ModelFileError, message: /^nope\.safetensors: cannot open .* \(ENOENT\)$/ });
   t.throws(() => readSafetensorsHeader(dir, 'd'), { instanceOf: ModelFileError, message: /^d: / });
 });
+
+test('readSafetensorsHeader allocates nothing proportional to a claimed length the file cannot back', (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'liar.safetensors');
+  fs.writeFileSync(file, rawSafetensors('{}', 64, 90_000_000n));
+  const original = Buffer.alloc;
+  let largest = 0;
+  Buffer.alloc = ((size: number, ...rest: never[]) => {
+    largest = Math.max(largest, size);
+    return original(size, ...rest);
+  }) as typeof Buffer.alloc;
+  try {
+    t.throws(() => readSafetensorsHeader(file), { message: /^liar\.safetensors: Expected at most 66 bytes \(the file size - 8; is the file truncated\?\) for header length/ });
+  } finally {
+    Buffer.alloc = original;
+  }
+  t.true(largest <= 8, `allocated ${largest} bytes`);
+});

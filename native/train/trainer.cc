@@ -1,0 +1,182 @@
+#include "train/trainer.h"
+
+#include <torch/optim/adamw.h>
+
+#include <cmath>
+#include <sstream>
+#include <type_traits>
+
+namespace longrope {
+namespace {
+
+// AdamW keeps per-parameter state keyed by the TensorImpl: its address as a string in libtorch 1.x
+// (what c10::guts::to_string printed), the pointer itself in 2.x.
+template <typename Map>
+typename Map::key_type StateKey(const Map&, const at::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+at::Tensor Positions(int64_t seq, const at::Device& device) {
+  return at::arange(seq, at::TensorOptions().dtype(at::kLong).device(device));
+}
+
+}  // namespace
+
+Trainer::Trainer(std::shared_ptr<const LlamaModel> model, AdamWConfig config) : model_(std::move(model)) {
+  params_ = model_->NamedParameters();
+  // Norm weights take no weight decay (as the Hugging Face trainer does); matrices do.
+  std::vector<at::Tensor> decay, no_decay;
+  for (auto& [name, p] : params_) {
+    p.requires_grad_(true);
+    (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  }
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(1e-3).betas({config.beta1, config.beta2}).eps(config.eps).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(config.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(1e-3));
+}
+
+Trainer::~Trainer() {
+  // Leave the model usable for inference (no autograd bookkeeping on its weights).
+  for (auto& [name, p] : params_) {
+    p.mutable_grad() = at::Tensor();
+    p.requires_grad_(false);
+  }
+}
+
+double Trainer::MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opts, double scale,
+                           const JobControl* job) {
+  const int64_t b = tokens.size(0), s = tokens.size(1);
+  ForwardOptions fwd;
+  fwd.chunk = opts.chunk;
+  at::Tensor h = model_->Forward(tokens, Positions(s, model_->device()), opts.rope, fwd, job);
+  at::Tensor logits = at::linear(h.narrow(1, 0, s - 1), model_->LmHeadWeight()).to(at::kFloat);
+  at::Tensor loss = at::cross_entropy_loss(logits.reshape({b * (s - 1), -1}), tokens.narrow(1, 1, s - 1).reshape({-1}));
+  (loss * scale).backward();
+  return loss.item<double>();
+}
+
+double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStepOptions& opts, double scale,
+                                       const JobControl* job) {
+  // Per-layer activation checkpointing: a no-grad forward keeps only each layer's input; the
+  // loss runs in token chunks, each backpropagated at once into the last hidden state; then
+  // each layer is recomputed with grad from its saved input and backpropagated in reverse.
+  const int64_t b = tokens.size(0), s = tokens.size(1);
+  const at::Tensor positions = Positions(s, model_->device());
+  std::vector<at::Tensor> inputs;
+  at::Tensor x;
+  {
+    at::NoGradGuard no_grad;
+    x = model_->Embed(tokens);
+    for (int64_t l = 0; l < model_->config().layers; ++l) {
+      if (job) job->CheckCancelled();
+      inputs.push_back(x.clone());
+      x = model_->LayerForward(x, l, positions, opts.rope, job);
+    }
+  }
+  at::Tensor last = x.detach().requires_grad_(true);
+  at::Tensor targets = tokens.narrow(1, 1, s - 1);
+  const double count = static_cast<double>(b * (s - 1));
+  double loss_sum = 0;
+  for (int64_t c0 = 0; c0 < s - 1; c0 += opts.chunk) {
+    const int64_t c = std::min(opts.chunk, s - 1 - c0);
+    at::Tensor logits = at::linear(model_->FinalNorm(last.narrow(1, c0, c)), model_->LmHeadWeight()).to(at::kFloat);
+    at::Tensor loss = at::cross_entropy_loss(logits.reshape({b * c, -1}), targets.narrow(1, c0, c).reshape({-1}),
+                                             {}, at::Reduction::Sum);
+    (loss * (scale / count)).backward();
+    loss_sum += loss.item<double>();
+  }
+  at::Tensor grad = last.grad();
+  for (int64_t l = model_->config().layers - 1; l >= 0; --l) {
+    if (job) job->CheckCancelled();
+    at::Tensor in = inputs[l].requires_grad_(true);
+    at::Tensor out = model_->LayerForward(in, l, positions, opts.rope, job);
+    out.backward(grad);
+    grad = in.grad();
+    inputs[l] = at::Tensor();
+  }
+  model_->Embed(tokens).backward(grad);
+  return loss_sum / count;
+}
+
+TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOptions& opts, const JobControl* job) {
+  TORCH_CHECK(tokens_in.dim() == 3 && tokens_in.size(2) >= 2, "training tokens must be [microBatches, batch, seq>=2]");
+  const at::Tensor tokens = tokens_in.to(model_->device());
+  const int64_t micro = tokens.size(0);
+  at::AutoGradMode grad_mode(true);
+  optimizer_->zero_grad();
+  TrainStepResult result;
+  for (int64_t m = 0; m < micro; ++m) {
+    if (job) job->CheckCancelled();
+    const double scale = 1.0 / static_cast<double>(micro);
+    result.loss += (opts.checkpointing ? MicroBatchCheckpointed(tokens[m], opts, scale, job)
+                                       : MicroBatch(tokens[m], opts, scale, job)) / micro;
+    if (job) job->AddDone(1);
+  }
+  result.tokens = micro * tokens.size(1) * (tokens.size(2) - 1);
+  double sq = 0;
+  for (auto& [name, p] : params_) {
+    if (p.grad().defined()) sq += p.grad().to(at::kFloat).pow(2).sum().item<double>();
+  }
+  result.grad_norm = std::sqrt(sq);
+  TORCH_CHECK(std::isfinite(result.loss) && std::isfinite(result.grad_norm),
+              "training diverged: loss ", result.loss, ", gradient norm ", result.grad_norm);
+  if (opts.clip > 0 && result.grad_norm > opts.clip) {
+    const double factor = opts.clip / (result.grad_norm + 1e-6);
+    for (auto& [name, p] : params_) {
+      if (p.grad().defined()) p.mutable_grad().mul_(factor);
+    }
+  }
+  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(opts.lr);
+  {
+    at::NoGradGuard no_grad;
+    optimizer_->step();
+  }
+  ++step_;
+  return result;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> Trainer::OptimizerState() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  auto& state = optimizer_->state();
+  for (const auto& [name, p] : params_) {
+    auto it = state.find(StateKey(state, p));
+    if (it == state.end()) continue;
+    auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+    out.emplace_back("exp_avg." + name, s.exp_avg());
+    out.emplace_back("exp_avg_sq." + name, s.exp_avg_sq());
+  }
+  return out;
+}
+
+int64_t Trainer::OptimizerStep() const { return step_; }
+
+void Trainer::LoadOptimizerState(const NamedTensors& state, int64_t step) {
+  auto& slots = optimizer_->state();
+  slots.clear();
+  for (const auto& [name, p] : params_) {
+    auto avg = state.find("exp_avg." + name), sq = state.find("exp_avg_sq." + name);
+    TORCH_CHECK(avg != state.end() && sq != state.end(), "optimizer state has no moments for ", name);
+    TORCH_CHECK(avg->second.sizes() == p.sizes() && sq->second.sizes() == p.sizes(), "optimizer state for ", name,
+                " has shape ", avg->second.sizes(), " but the parameter is ", p.sizes());
+    auto s = std::make_unique<torch::optim::AdamWParamState>();
+    s->step(step);
+    s->exp_avg(avg->second.to(p.device(), p.scalar_type()).clone());
+    s->exp_avg_sq(sq->second.to(p.device(), p.scalar_type()).clone());
+    slots[StateKey(slots, p)] = std::move(s);
+  }
+  step_ = step;
+}
+
+}  // namespace longrope

@@ -1,0 +1,57 @@
+/**
+ * `longrope estimate --model DIR --length N`: predicted peak memory of a run before loading
+ * anything, so a 7B run at 128k can be planned (see src/model/estimate.ts for the model of memory).
+ */
+import os from 'os';
+import type { Command } from 'commander';
+
+import { readModelConfig } from '../model/config';
+import { estimateMemory, formatBytes } from '../model/estimate';
+
+interface EstimateFlags {
+  model: string;
+  length: string;
+  device: 'cpu' | 'cuda';
+  dtype?: 'float32' | 'bfloat16';
+  mode: 'nll' | 'generate' | 'train';
+  chunk?: string;
+  batch?: string;
+  memory?: string;
+  json?: boolean;
+}
+
+/** Registers `estimate` on the CLI program. */
+export function registerEstimateCommand(program: Command): void {
+  program
+    .command('estimate')
+    .description('predict peak memory of an NLL pass, generation or training step at a given length')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (only config.json is read)')
+    .requiredOption('--length <n>', 'tokens per sequence')
+    .option('--device <d>', 'cpu or cuda', 'cpu')
+    .option('--dtype <t>', 'float32 or bfloat16 (default: float32 on cpu, bfloat16 on cuda)')
+    .option('--mode <m>', 'nll, generate or train', 'nll')
+    .option('--chunk <n>', 'tokens per MLP / logits chunk')
+    .option('--batch <n>', 'sequences at once')
+    .option('--memory <GB>', 'memory available (default: this machine\'s RAM for cpu)')
+    .option('--json', 'print the estimate as JSON')
+    .action((flags: EstimateFlags) => {
+      const config = readModelConfig(flags.model);
+      const est = estimateMemory(config, {
+        length: Number(flags.length), device: flags.device, dtype: flags.dtype, mode: flags.mode,
+        chunk: flags.chunk === undefined ? undefined : Number(flags.chunk),
+        batch: flags.batch === undefined ? undefined : Number(flags.batch),
+      });
+      const available = flags.memory !== undefined ? Number(flags.memory) * 1e9 : flags.device === 'cpu' ? os.totalmem() : null;
+      const fits = available === null ? null : est.totalBytes <= available;
+      if (flags.json) {
+        console.log(JSON.stringify({ ...est, availableBytes: available, fits }, null, 2));
+        return;
+      }
+      console.log(`${flags.mode} at ${flags.length} tokens on ${flags.device}: ${formatBytes(est.totalBytes)} estimated peak`);
+      for (const [k, v] of Object.entries(est.breakdown)) console.log(`  ${k.padEnd(18)} ${formatBytes(v).padStart(10)}`);
+      if (available !== null) {
+        console.log(fits ? `fits in ${formatBytes(available)}` : `does NOT fit in ${formatBytes(available)}`);
+      }
+      if (fits === false) process.exitCode = 2;
+    });
+}
