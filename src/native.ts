@@ -127,6 +127,19 @@ export interface NativeModel {
   dispose(): void;
 }
 
+/** AdamW trainer bound to a native model (native/train/trainer_wrap.h). */
+export interface NativeTrainer {
+  step(tokens: Int32Array, options: NativeJobOptions & {
+    microBatches: number; batch: number; seq: number; rope: NativeRopeParams; lr: number;
+    clip?: number; checkpointing?: boolean; chunk?: number;
+  }): Promise<{ loss: number; gradNorm: number; tokens: number }>;
+  optimizerStateInfo(): { step: number; tensors: { name: string; shape: number[] }[] };
+  saveOptimizerState(file: string, header: Buffer, names: string[]): Promise<void>;
+  loadOptimizerState(locations: NativeTensorLocation[], step: number): Promise<void>;
+  parameter(name: string): Float32Array;
+  dispose(): void;
+}
+
 /** Options of the native attention entry point (tests and tools). */
 export interface NativeAttentionOptions {
   q: HostTensor;
@@ -147,6 +160,7 @@ export interface NativeBinding {
   ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
+  createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;
     tensors: NativeTensorLocation[];

@@ -211,6 +211,19 @@ export class Model {
     return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
   }
 
+  /**
+   * @internal Runs `call` with the native handle in this model's queue, so work that mutates the
+   * weights (a training step) never overlaps a forward. For src/train; not public API.
+   */
+  enqueue<T>(options: JobOptions, call: (handle: NativeModel, control: Int32Array) => Promise<T>): Promise<T> {
+    return this.run(options, call);
+  }
+
+  /** @internal The native handle, for objects bound to this model (the trainer). */
+  enqueueSync<T>(call: (handle: NativeModel) => T): T {
+    return call(this.live());
+  }
+
   /** Runs one native call after the previous ones on this model have settled. */
   private run<T>(options: JobOptions, call: (handle: NativeModel, control: Int32Array) => Promise<T>): Promise<T> {
     const handle = this.live();
