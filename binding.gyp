@@ -19,6 +19,7 @@
         "native/attention/attention_wrap.cc",
         "native/model/weights.cc",
         "native/model/llama.cc",
+        "native/model/fused_ops.cc",
         "native/model/model_wrap.cc",
         "native/job_wrap.cc",
         "native/train/trainer.cc",

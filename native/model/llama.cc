@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "attention/attention.h"
+#include "model/fused_ops.h"
 #include "rope/rope_op.h"
 
 namespace longrope {
@@ -45,22 +46,20 @@ LlamaModel::LlamaModel(LlamaConfig c, NamedTensors weights, at::Device device, a
   }
 }
 
-at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  // Hugging Face LlamaRMSNorm: statistics in fp32, result cast back before the weight.
-  at::Tensor xf = x.to(at::kFloat);
-  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
-  return weight * normed.to(x.scalar_type());
+at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight, bool naive) const {
+  return naive ? RmsNormReference(x, weight, config_.rms_norm_eps) : FusedRmsNorm(x, weight, config_.rms_norm_eps);
 }
 
 at::Tensor LlamaModel::Mlp(const at::Tensor& h, const LayerWeights& w, const ForwardOptions& opts) const {
-  return at::linear(at::silu(at::linear(h, w.gate_proj)) * at::linear(h, w.up_proj), w.down_proj);
+  at::Tensor gate = at::linear(h, w.gate_proj), up = at::linear(h, w.up_proj);
+  return at::linear(opts.naive ? at::silu(gate) * up : FusedSwiGlu(gate, up), w.down_proj);
 }
 
 at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, const RopeAngles& angles, int64_t layer,
                              const ForwardOptions& opts, const JobControl* job, KvCache* cache) const {
   const bool grad = at::GradMode::is_enabled();
   const int64_t b = x_in.size(0), s = x_in.size(1), hd = config_.head_dim;
-  at::Tensor h = RmsNorm(x_in, w.input_norm);
+  at::Tensor h = RmsNorm(x_in, w.input_norm, opts.naive);
   at::Tensor q = at::linear(h, w.q_proj).view({b, s, config_.heads, hd});
   at::Tensor k = at::linear(h, w.k_proj).view({b, s, config_.kv_heads, hd});
   at::Tensor v = at::linear(h, w.v_proj).view({b, s, config_.kv_heads, hd});
@@ -88,7 +87,7 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
   a.reset();
   if (grad || opts.naive) {
     at::Tensor x = x_in + attn_out;
-    return x + Mlp(RmsNorm(x, w.post_norm), w, opts);
+    return x + Mlp(RmsNorm(x, w.post_norm, opts.naive), w, opts);
   }
   // Inference: update the residual stream in place and run norm + MLP over token chunks, so
   // only [chunk, intermediate] activations exist at a time.
@@ -135,7 +134,7 @@ at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& posit
     if (job) job->AddDone(1);
   }
   if (cache) cache->length += tokens.size(1);
-  return RmsNorm(x, final_norm_);
+  return RmsNorm(x, final_norm_, opts.naive);
 }
 
 at::Tensor LlamaModel::LayerForward(const at::Tensor& x, int64_t layer, const at::Tensor& positions,

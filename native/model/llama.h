@@ -101,7 +101,7 @@ class LlamaModel {
 
  private:
   at::Tensor LmHead() const { return config_.tie_word_embeddings ? embed_ : lm_head_; }
-  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, bool naive = false) const;
   at::Tensor Layer(const at::Tensor& x, const LayerWeights& w, const RopeAngles& angles, int64_t layer,
                    const ForwardOptions& opts, const JobControl* job, KvCache* cache) const;
   at::Tensor Mlp(const at::Tensor& h, const LayerWeights& w, const ForwardOptions& opts) const;

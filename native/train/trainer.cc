@@ -60,6 +60,7 @@ double Trainer::MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opt
   const int64_t b = tokens.size(0), s = tokens.size(1);
   ForwardOptions fwd;
   fwd.chunk = opts.chunk;
+  fwd.naive = opts.naive;
   at::Tensor h = model_->Forward(tokens, Positions(s, model_->device()), opts.rope, fwd, job);
   at::Tensor logits = at::linear(h.narrow(1, 0, s - 1), model_->LmHeadWeight()).to(at::kFloat);
   at::Tensor loss = at::cross_entropy_loss(logits.reshape({b * (s - 1), -1}), tokens.narrow(1, 1, s - 1).reshape({-1}));
@@ -112,6 +113,7 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
 
 TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOptions& opts, const JobControl* job) {
   TORCH_CHECK(tokens_in.dim() == 3 && tokens_in.size(2) >= 2, "training tokens must be [microBatches, batch, seq>=2]");
+  TORCH_CHECK(!(opts.naive && opts.checkpointing), "the naive baseline runs without activation checkpointing");
   const at::Tensor tokens = tokens_in.to(model_->device());
   const int64_t micro = tokens.size(0);
   at::AutoGradMode grad_mode(true);

@@ -31,6 +31,7 @@ struct TrainStepOptions {
   double clip = 1.0;             // max global gradient norm; <= 0 disables clipping
   bool checkpointing = false;    // recompute each layer in backward instead of keeping activations
   int64_t chunk = 4096;          // tokens per loss chunk (checkpointing path)
+  bool naive = false;            // plain libtorch ops (the benchmark baseline and a test reference)
 };
 
 struct TrainStepResult {

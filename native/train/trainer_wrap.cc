@@ -71,6 +71,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
     step.clip = GetNumber(opts, "clip", where, 1.0);
     step.checkpointing = GetBool(opts, "checkpointing", where, false);
     step.chunk = GetInteger(opts, "chunk", where, 4096);
+    step.naive = GetString(opts, "impl", where, std::string("fused")) == "naive";
     Control control = ParseControl(opts, where);
     at::Tensor tokens = flat.view({micro, batch, seq});
     return RunAsync<TrainStepResult>(

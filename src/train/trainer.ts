@@ -27,6 +27,8 @@ export interface StepOptions extends JobOptions {
   clip?: number;
   /** Recompute layers in backward (memory linear in layers x seq instead of full activations). */
   checkpointing?: boolean;
+  /** 'naive': plain libtorch ops throughout (benchmark baseline, test reference). */
+  impl?: 'fused' | 'naive';
 }
 
 /** What a step reports. */
@@ -73,6 +75,7 @@ export class Trainer {
     const tables = this.model.ropeTables(options.rope, seq);
     return this.model.enqueue(options, (_, control) => trainer.step(flat, {
       microBatches: microBatches.length, batch, seq, lr: options.lr, clip: options.clip, checkpointing: options.checkpointing,
+      impl: options.impl,
       rope: { invFreq: tables.invFreq, baseInvFreq: tables.baseInvFreq, attentionFactor: tables.attentionFactor, nHat: tables.nHat },
       control,
     }));

@@ -30,21 +30,25 @@ test('training on one segment drives its loss down and the model evaluates the n
   model.dispose();
 });
 
-async function oneStep(options: { checkpointing?: boolean; split?: boolean }) {
+async function oneStep(options: { checkpointing?: boolean; split?: boolean; naive?: boolean }) {
   const model = await Model.load(TINY);
   const trainer = new Trainer(model);
   const a = segment(2);
   const b = segment(3);
   const batches = options.split ? [[a], [b]] : [[a, b]];
-  const r = await trainer.step(batches, { lr: 1e-3, checkpointing: options.checkpointing, clip: 0 });
+  const r = await trainer.step(batches, { lr: 1e-3, checkpointing: options.checkpointing, clip: 0, impl: options.naive ? 'naive' : 'fused' });
   const p = trainer.parameter(Q);
   trainer.dispose();
   model.dispose();
   return { r, p };
 }
 
-test('activation checkpointing and gradient accumulation give the plain step\'s update', async (t) => {
-  const plain = await oneStep({});
+test('fused kernels, activation checkpointing and gradient accumulation give the plain-ops step\'s update', async (t) => {
+  const plain = await oneStep({ naive: true });
+  const fused = await oneStep({});
+  t.true(Math.abs(plain.r.loss - fused.r.loss) < 1e-5);
+  t.true(Math.abs(plain.r.gradNorm - fused.r.gradNorm) < 1e-4 * plain.r.gradNorm, `grad norm ${plain.r.gradNorm} vs ${fused.r.gradNorm}`);
+  t.true(maxErrors(fused.p, plain.p).abs < 2e-5);
   const checkpointed = await oneStep({ checkpointing: true });
   const accumulated = await oneStep({ split: true });
   t.true(Math.abs(plain.r.loss - checkpointed.r.loss) < 1e-5);

@@ -1,0 +1,158 @@
+/**
+ * Text -> tokens -> fixed-length segments, as LongRoPE's fine-tuning data is made: documents are
+ * concatenated into one token stream and cut into fixed pieces, so no token is wasted on padding
+ * and every segment trains the full context. Our rule, exactly:
+ *
+ * - stream = doc1 EOS doc2 EOS ... docN (an EOS between documents, none after the last);
+ * - the stream is cut into consecutive pieces of `length - 2` tokens;
+ * - each segment is `[BOS, piece..., EOS]`, exactly `length` tokens;
+ * - the final piece, shorter than `length - 2`, is dropped.
+ *
+ * Every segment therefore opens like a prompt does at inference (BOS first) and a segment may hold
+ * the end of one document and the start of the next, with the EOS between them marking the seam.
+ */
+import type { Tokenizer } from '../model/tokenizer';
+import { checkInteger, DataError, dataError, describeValue, toAsync, type Documents, type TokenStreams } from './types';
+
+/** Segment geometry and the special ids (a tokenizer's `bosId` / `eosId`). */
+export interface PackOptions {
+  /** Tokens per segment, BOS and EOS included; at least 3. */
+  length: number;
+  bosId: number;
+  eosId: number;
+}
+
+/** Checks {@link PackOptions}; returns them with the numbers known good. */
+export function checkPackOptions(opts: PackOptions): PackOptions {
+  if (typeof opts !== 'object' || opts === null) throw dataError(undefined, 'options', 'an object', describeValue(opts));
+  checkInteger(opts.length, 3, 'length');
+  checkInteger(opts.bosId, 0, 'bosId');
+  checkInteger(opts.eosId, 0, 'eosId');
+  return opts;
+}
+
+/** The special ids of a tokenizer, which must have both. */
+export function specialIds(tokenizer: Tokenizer): { bosId: number; eosId: number } {
+  if (tokenizer.bosId === null) throw dataError(undefined, 'tokenizer.bosId', 'a BOS token id', 'null');
+  if (tokenizer.eosId === null) throw dataError(undefined, 'tokenizer.eosId', 'an EOS token id', 'null');
+  return { bosId: tokenizer.bosId, eosId: tokenizer.eosId };
+}
+
+/** The tokens of `text`, no BOS/EOS. */
+export function encodeText(tokenizer: Tokenizer, text: string): Int32Array {
+  return Int32Array.from(tokenizer.encode(text, { addBos: false }));
+}
+
+/** Each document's tokens, in order, with no BOS or EOS added (packing adds them). */
+export async function* tokenizeDocuments(docs: Documents, tokenizer: Tokenizer): AsyncGenerator<Int32Array> {
+  for await (const doc of toAsync(docs)) yield encodeText(tokenizer, doc.text);
+}
+
+/** The error for training text that cannot fill one segment: never an empty training run. */
+export function tooShortError(length: number, received: number): DataError {
+  return new DataError(`Expected at least ${length - 2} tokens of training text for length ${length} but received ${received}`, 'length');
+}
+
+/**
+ * Concatenates token streams (an EOS between them) and yields `[BOS, length-2 tokens, EOS]`
+ * segments; the last partial piece is dropped.
+ * @throws {DataError} when the streams hold fewer than `length - 2` tokens (EOS separators count).
+ */
+export async function* packSegments(tokenStreams: TokenStreams, opts: PackOptions): AsyncGenerator<Int32Array> {
+  const { length, bosId, eosId } = checkPackOptions(opts);
+  const body = length - 2;
+  let seg = new Int32Array(length);
+  let fill = 0;
+  let total = 0;
+  let yielded = 0;
+  let first = true;
+  const push = function* (tokens: ArrayLike<number>): Generator<Int32Array> {
+    let i = 0;
+    while (i < tokens.length) {
+      const n = Math.min(body - fill, tokens.length - i);
+      for (let k = 0; k < n; k++) seg[1 + fill + k] = tokens[i + k];
+      fill += n;
+      i += n;
+      if (fill === body) {
+        seg[0] = bosId;
+        seg[length - 1] = eosId;
+        yield seg;
+        yielded++;
+        seg = new Int32Array(length);
+        fill = 0;
+      }
+    }
+  };
+  for await (const tokens of toAsync(tokenStreams)) {
+    if (tokens.length === 0) continue; // an empty document adds no separator either
+    if (!first) {
+      total++;
+      yield* push([eosId]);
+    }
+    first = false;
+    total += tokens.length;
+    yield* push(tokens);
+  }
+  if (yielded === 0) throw tooShortError(length, total);
+}
+
+/** Evaluation windows: how many tokens, from where, and how many per document. */
+export interface WindowOptions {
+  /** Tokens between window starts; default `length` (windows do not overlap). */
+  stride?: number;
+  /** At most this many windows per document; default unlimited. 1 is the paper's protocol (each document truncated to its first L tokens). */
+  maxPerDocument?: number;
+  /** When set, each window is `[bosId, length-1 document tokens]`, so a document needs length-1 tokens. */
+  bosId?: number;
+}
+
+/** Counts kept while a {@link WindowStream} is read. */
+export interface WindowStats {
+  documents: number;
+  /** Documents shorter than one window, skipped. */
+  skipped: number;
+  windows: number;
+}
+
+/**
+ * Fixed-length windows of whole documents for perplexity at context `length`: a window never
+ * spans two documents (unlike training segments), and a document shorter than a window is
+ * skipped and counted in {@link WindowStream.stats}, so a report can say what it left out.
+ */
+export class WindowStream implements AsyncIterable<Int32Array> {
+  /** Updated as the stream is read; final once iteration ends. */
+  readonly stats: WindowStats = { documents: 0, skipped: 0, windows: 0 };
+  private readonly stride: number;
+  private readonly maxPerDocument: number;
+
+  constructor(private readonly docs: TokenStreams, readonly length: number, private readonly opts: WindowOptions = {}) {
+    checkInteger(length, 2, 'length');
+    this.stride = opts.stride === undefined ? length : checkInteger(opts.stride, 1, 'stride');
+    this.maxPerDocument = opts.maxPerDocument === undefined ? Infinity : checkInteger(opts.maxPerDocument, 1, 'maxPerDocument');
+    if (opts.bosId !== undefined) checkInteger(opts.bosId, 0, 'bosId');
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Int32Array> {
+    const { bosId } = this.opts;
+    const span = bosId === undefined ? this.length : this.length - 1;
+    for await (const tokens of toAsync(this.docs)) {
+      this.stats.documents++;
+      if (tokens.length < span) {
+        this.stats.skipped++;
+        continue;
+      }
+      for (let start = 0, n = 0; start + span <= tokens.length && n < this.maxPerDocument; start += this.stride, n++) {
+        const w = new Int32Array(this.length);
+        if (bosId !== undefined) w[0] = bosId;
+        w.set(tokens.subarray(start, start + span), this.length - span);
+        this.stats.windows++;
+        yield w;
+      }
+    }
+  }
+}
+
+/** {@link WindowStream} over the documents' tokens (see there). */
+export function documentWindows(docs: TokenStreams, length: number, opts: WindowOptions = {}): WindowStream {
+  return new WindowStream(docs, length, opts);
+}

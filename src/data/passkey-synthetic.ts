@@ -1,0 +1,218 @@
+/**
+ * Synthetic passkey-retrieval sequences for pretraining the tiny base model, so it learns to
+ * fetch a number from anywhere in its context (what the passkey evaluation later measures at
+ * extended lengths). The canonical prompt is the evaluation's (LongLoRA / LongRoPE passkey test):
+ *
+ *   intro \n filler-prefix \n "The pass key is K. Remember it. K is the pass key." \n filler-suffix \n
+ *   "What is the pass key? The pass key is K"
+ *
+ * with the filler sentence repeated back to back (`filler * n`, no separator, as that code does).
+ * Half the sequences are canonical; the rest vary the phrasing (some drop the intro) and take
+ * their filler from natural training text, so the model learns retrieval, not one format.
+ *
+ * Every sequence fills one segment exactly: `[BOS, prompt, EOS, tail..., EOS]`, the tail being
+ * more filler text after an EOS, exactly as packed documents sit after one another. There is no
+ * padding token in the byte vocabulary; the tail is what makes any prompt length fit.
+ * Sequence i is a pure function of (seed, i): random access, and a resumed run regenerates it.
+ */
+import type { Tokenizer } from '../model/tokenizer';
+import { encodeText, specialIds } from './chunking';
+import { hash32, Prng } from './prng';
+import { checkInteger, dataError, describeValue } from './types';
+
+/** The evaluation's task description (first line of the prompt). */
+export const PASSKEY_INTRO = 'There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.';
+
+/** The evaluation's filler, repeated back to back. */
+export const PASSKEY_FILLER = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.';
+
+/** A prompt shape: optional intro, the line that hides the key, the closing question + answer. */
+export interface PasskeyTemplate {
+  intro: string | null;
+  key: (k: string) => string;
+  question: (k: string) => string;
+}
+
+/** Template 0 is the evaluation's; the others teach the task rather than the wording. */
+export const PASSKEY_TEMPLATES: readonly PasskeyTemplate[] = Object.freeze([
+  { intro: PASSKEY_INTRO, key: (k) => `The pass key is ${k}. Remember it. ${k} is the pass key.`, question: (k) => `What is the pass key? The pass key is ${k}` },
+  { intro: null, key: (k) => `The pass key is ${k}. Remember it. ${k} is the pass key.`, question: (k) => `What is the pass key? The pass key is ${k}` },
+  { intro: 'Remember the number hidden in this text.', key: (k) => `The passkey is ${k}. Keep it in mind.`, question: (k) => `What is the passkey? The passkey is ${k}` },
+  { intro: null, key: (k) => `The secret number is ${k}.`, question: (k) => `What is the secret number? The secret number is ${k}` },
+  { intro: 'Find the key below.', key: (k) => `Key: ${k}. Remember ${k}.`, question: (k) => `Which key was given? The key was ${k}` },
+]);
+
+/** The canonical prompt text (what the evaluation builds): filler repeated `prefixRepeats` / `suffixRepeats` times. */
+export function passkeyPrompt(key: string | number, prefixRepeats: number, suffixRepeats: number, template = PASSKEY_TEMPLATES[0]): string {
+  return layout(template, String(key), PASSKEY_FILLER.repeat(prefixRepeats), PASSKEY_FILLER.repeat(suffixRepeats));
+}
+
+/** The prompt's lines joined by newlines; a template without intro has no intro line. */
+function layout(t: PasskeyTemplate, k: string, prefix: string, suffix: string): string {
+  const lines = [prefix, t.key(k), suffix, t.question(k)];
+  return (t.intro === null ? lines : [t.intro, ...lines]).join('\n');
+}
+
+/** What the synthetic generator needs. */
+export interface PasskeyOptions {
+  /** Segment length (BOS and EOS included), the model's training context. */
+  length: number;
+  seed?: number;
+  /** Shortest prompt in tokens; default 100 (clamped to what fits). */
+  minPromptLength?: number;
+  /** Natural text (e.g. the training split joined) for varied filler; without it all filler is canonical. */
+  fillerText?: string;
+  /** Share of canonical sequences (template 0, canonical filler) where it fits; default 0.5. */
+  canonicalShare?: number;
+}
+
+/** One generated sequence and what it holds (for tests and for inspecting the mix). */
+export interface PasskeySample {
+  tokens: Int32Array;
+  key: string;
+  template: number;
+  natural: boolean;
+  /** Prompt tokens (after BOS, before the first EOS). */
+  promptLength: number;
+}
+
+/** Generates passkey segments by index; see the module comment for the layout. */
+export class PasskeySynthesizer {
+  readonly length: number;
+  private readonly seed: number;
+  private readonly minPrompt: number;
+  private readonly fixed: number[];
+  private readonly ids: { bosId: number; eosId: number };
+
+  constructor(private readonly tokenizer: Tokenizer, private readonly opts: PasskeyOptions) {
+    this.length = checkInteger(opts.length, 3, 'length');
+    this.seed = opts.seed === undefined ? 0 : checkInteger(opts.seed, 0, 'seed');
+    this.ids = specialIds(tokenizer);
+    const share = opts.canonicalShare ?? 0.5;
+    if (typeof share !== 'number' || !(share >= 0 && share <= 1)) throw dataError(undefined, 'canonicalShare', 'a number in [0, 1]', describeValue(share));
+    // Prompt tokens with no filler, measured with the widest key so any key fits.
+    this.fixed = PASSKEY_TEMPLATES.map((t) => encodeText(tokenizer, passkeyPrompt('99999', 0, 0, t)).length);
+    const smallest = Math.min(...this.fixed);
+    if (smallest > this.length - 2) {
+      throw dataError(undefined, 'length', `a segment length of at least ${smallest + 2} for passkey sequences`, describeValue(this.length));
+    }
+    this.minPrompt = Math.min(this.length - 2, Math.max(smallest, opts.minPromptLength === undefined ? 100 : checkInteger(opts.minPromptLength, 1, 'minPromptLength')));
+  }
+
+  /** Sequence `index` as tokens: exactly `length` of them. */
+  segment(index: number): Int32Array {
+    return this.sample(index).tokens;
+  }
+
+  /** Sequence `index` with its description. */
+  sample(index: number): PasskeySample {
+    checkInteger(index, 0, 'index');
+    const rng = new Prng(hash32(this.seed, index, 0x5ca1ab1e));
+    const key = String(rng.int(10000, 99999));
+    const body = this.length - 2;
+    const target = rng.int(this.minPrompt, body);
+    const fits = PASSKEY_TEMPLATES.map((_, i) => i).filter((i) => this.fixed[i] <= target);
+    const canonical = fits.includes(0) && rng.next() < (this.opts.canonicalShare ?? 0.5);
+    const template = canonical ? 0 : rng.pick(fits);
+    const natural = !canonical && this.opts.fillerText !== undefined && this.opts.fillerText.length > 0 && rng.next() < 0.5;
+    const filler = natural ? this.naturalText(rng, 4 * body + 64) : PASSKEY_FILLER.repeat(Math.ceil((4 * body + 64) / PASSKEY_FILLER.length));
+    const depth = rng.next();
+    const wholeRepeats = !natural && rng.next() < 0.5;
+
+    // Shrink the filler until the prompt fits its target; one pass for byte tokens (chars = tokens).
+    let chars = target - this.fixed[template];
+    let prompt: Int32Array = new Int32Array(0);
+    for (let tries = 0; tries < 12; tries++) {
+      let n = Math.max(0, chars);
+      if (wholeRepeats) n -= n % PASSKEY_FILLER.length;
+      const a = Math.round(n * depth);
+      const text = layout(PASSKEY_TEMPLATES[template], key, filler.slice(0, a), filler.slice(a, n));
+      prompt = encodeText(this.tokenizer, text);
+      if (prompt.length <= target || n === 0) break;
+      chars -= Math.max(1, Math.ceil((prompt.length - target) * (n / Math.max(1, prompt.length - this.fixed[template]))));
+    }
+    if (prompt.length > body) prompt = encodeText(this.tokenizer, layout(PASSKEY_TEMPLATES[template], key, '', ''));
+
+    const out = new Int32Array(this.length);
+    out[0] = this.ids.bosId;
+    out.set(prompt, 1);
+    let at = 1 + prompt.length;
+    if (at < this.length - 1) {
+      out[at++] = this.ids.eosId;
+      const need = this.length - 1 - at;
+      let tail: Int32Array = new Int32Array(0);
+      for (let chars2 = need + 16; tail.length < need; chars2 *= 2) {
+        tail = encodeText(this.tokenizer, natural ? this.naturalText(rng, chars2) : PASSKEY_FILLER.repeat(Math.ceil(chars2 / PASSKEY_FILLER.length)));
+      }
+      out.set(tail.subarray(0, need), at);
+    }
+    out[this.length - 1] = this.ids.eosId;
+    return { tokens: out, key, template, natural, promptLength: prompt.length };
+  }
+
+  /** `chars` characters of the natural text from a random word start (wrapping around). */
+  private naturalText(rng: Prng, chars: number): string {
+    const text = this.opts.fillerText ?? '';
+    let start = rng.int(0, Math.max(0, text.length - 1));
+    const space = text.indexOf(' ', start);
+    if (space >= 0 && space - start < 64) start = space + 1;
+    let out = text.slice(start, start + chars);
+    while (out.length < chars) out += ' ' + text.slice(0, chars - out.length - 1);
+    return out;
+  }
+}
+
+/** Where a mixed stream stands: output steps taken, plus the base stream's own position. */
+export interface MixPosition<P = unknown> {
+  step: number;
+  base: P | undefined;
+}
+
+/** A base stream the mix can draw from: SegmentStream is one. */
+export interface BaseSegments<P = unknown> {
+  next(): Int32Array;
+  position?(): P;
+}
+
+/**
+ * Interleaves base segments with synthetic ones: step t takes a synthetic segment when a
+ * stateless draw hash(seed, t) falls under `share`. Because every draw is a function of t, a
+ * resumed stream (base restored from its own position, `step` from {@link MixedSegments.position})
+ * continues exactly; the synthetic index is the number of synthetic picks before `step`.
+ */
+export class MixedSegments<P = unknown> implements Iterable<Int32Array> {
+  private step: number;
+  private synthIndex = 0;
+
+  constructor(private readonly base: BaseSegments<P>, private readonly synthetic: { segment(i: number): Int32Array }, private readonly share: number, private readonly seed: number, step = 0) {
+    if (typeof share !== 'number' || !(share >= 0 && share < 1)) throw dataError(undefined, 'share', 'a number in [0, 1)', describeValue(share));
+    checkInteger(seed, 0, 'seed');
+    this.step = checkInteger(step, 0, 'step');
+    for (let t = 0; t < step; t++) if (this.isSynthetic(t)) this.synthIndex++;
+  }
+
+  private isSynthetic(t: number): boolean {
+    return hash32(this.seed, t, 0x6d1c) / 0x100000000 < this.share;
+  }
+
+  /** The next segment, base or synthetic. */
+  next(): Int32Array {
+    const synthetic = this.isSynthetic(this.step++);
+    return synthetic ? this.synthetic.segment(this.synthIndex++) : this.base.next();
+  }
+
+  /** Save this (and restore the base from `base`) to resume. */
+  position(): MixPosition<P> {
+    return { step: this.step, base: this.base.position?.() };
+  }
+
+  /** Endless. */
+  *[Symbol.iterator](): Iterator<Int32Array> {
+    for (;;) yield this.next();
+  }
+}
+
+/** Mixes `share` (e.g. 0.1-0.2) synthetic segments into `base`; `step` resumes (see {@link MixedSegments}). */
+export function mixSegments<P>(base: BaseSegments<P>, synthetic: { segment(i: number): Int32Array }, share: number, seed: number, step = 0): MixedSegments<P> {
+  return new MixedSegments(base, synthetic, share, seed, step);
+}

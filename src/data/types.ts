@@ -1,0 +1,53 @@
+/**
+ * The plain values the data layer hands on, and its one error type. Messages follow the
+ * project's grammar `[<where>: ]Expected <what> for <field> but received <value>` so a CLI
+ * can show them as they are.
+ */
+import { describeValue } from '../rope/errors';
+
+export { describeValue };
+
+/** Where a document came from: a bundled corpus, or the user's files. */
+export type DocumentSource = 'kjv' | 'brown' | 'file';
+
+/** One text document; `id` is unique within a corpus (`kjv/01-Genesis`, `brown/ca01`, `data.jsonl:3`). */
+export interface Document {
+  id: string;
+  source: DocumentSource;
+  text: string;
+}
+
+/** Documents as the data layer accepts them: an array, any iterable, or a stream. */
+export type Documents = Iterable<Document> | AsyncIterable<Document>;
+
+/** Token sequences as the data layer accepts them. */
+export type TokenStreams = Iterable<Int32Array> | AsyncIterable<Int32Array>;
+
+/** Thrown for bad data input: a missing corpus, a bad file line, a too-short training text. */
+export class DataError extends Error {
+  /** The offending field (`text`, `length`, `position.index`). */
+  readonly field: string;
+
+  constructor(message: string, field: string) {
+    super(message);
+    this.name = 'DataError';
+    this.field = field;
+  }
+}
+
+/** Builds a {@link DataError}; `received` is already formatted (see {@link describeValue}). */
+export function dataError(where: string | undefined, field: string, expected: string, received: string): DataError {
+  return new DataError(`${where ? `${where}: ` : ''}Expected ${expected} for ${field} but received ${received}`, field);
+}
+
+/** `value` if it is an integer >= `min`, else a {@link DataError} naming `field`. */
+export function checkInteger(value: unknown, min: number, field: string): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min) return value;
+  const what = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
+  throw dataError(undefined, field, what, describeValue(value));
+}
+
+/** Iterates arrays, iterables and async iterables alike. */
+export async function* toAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* items as AsyncIterable<T>;
+}

@@ -1,0 +1,194 @@
+/**
+ * Reading evaluation data files with errors that point at the line: every problem is reported
+ * as `file:line: Expected <what> but received <value>`, never as a silent zero or a skipped row.
+ * Readers for JSONL, a JSON array (with each element's line), RFC 4180 CSV, and the documents
+ * of the perplexity evaluation (plain text or JSONL with a `text` field).
+ */
+import fs from 'fs';
+import path from 'path';
+
+import { describeValue } from '../rope/errors';
+
+/** A malformed evaluation data file; the message names file and line. */
+export class DataFileError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number,
+  ) {
+    super(message);
+    this.name = 'DataFileError';
+  }
+}
+
+/** `file:line: Expected <expected> for <field> but received <value described>`. */
+export function dataError(file: string, line: number, field: string, expected: string, value: unknown): DataFileError {
+  const forField = field ? ` for ${field}` : '';
+  return new DataFileError(`${file}:${line}: Expected ${expected}${forField} but received ${describeValue(value)}`, file, line);
+}
+
+/** Reads a whole text file; a missing or unreadable file is a DataFileError at line 0. */
+export function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new DataFileError(`${file}: cannot read the file (${code})`, file, 0);
+  }
+}
+
+/** One parsed record and the 1-based line it starts on. */
+export interface LineRecord<T = unknown> {
+  value: T;
+  line: number;
+}
+
+/** Parses JSONL: one JSON value per non-blank line. */
+export function parseJsonl(text: string, file: string): LineRecord[] {
+  const out: LineRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].trim();
+    if (raw === '') continue;
+    try {
+      out.push({ value: JSON.parse(raw), line: i + 1 });
+    } catch (e) {
+      throw new DataFileError(`${file}:${i + 1}: Expected a JSON value on each line but received invalid JSON (${(e as Error).message})`, file, i + 1);
+    }
+  }
+  return out;
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Start offsets of the elements of a top-level JSON array (text already known to parse). */
+function arrayElementOffsets(text: string): number[] {
+  const offsets: number[] = [];
+  let depth = 0;
+  let inString = false;
+  let expectValue = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\n' || c === '\r' || c === '\t') continue;
+    if (depth === 1 && expectValue && c !== ']') {
+      offsets.push(i);
+      expectValue = false;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth === 1 && c === '[') expectValue = true;
+    } else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 1) expectValue = true;
+  }
+  return offsets;
+}
+
+/** Parses a JSON file whose top level is an array, returning each element with its line. */
+export function parseJsonArray(text: string, file: string): LineRecord[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    const line = m ? lineAt(text, Number(m[1])) : 1;
+    throw new DataFileError(`${file}:${line}: Expected valid JSON but received a syntax error (${(e as Error).message})`, file, line);
+  }
+  if (!Array.isArray(value)) throw dataError(file, 1, 'the top level', 'a JSON array', value);
+  const offsets = arrayElementOffsets(text);
+  return value.map((v, i) => ({ value: v, line: offsets[i] === undefined ? 1 : lineAt(text, offsets[i]) }));
+}
+
+/**
+ * Parses RFC 4180 CSV (quoted fields may hold commas, quotes as "" and newlines). Returns rows
+ * with the line each starts on; a trailing newline does not make an empty row.
+ */
+export function parseCsv(text: string, file: string): LineRecord<string[]>[] {
+  const rows: LineRecord<string[]>[] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  let fieldStarted = false;
+  const endRow = () => {
+    row.push(field);
+    if (!(row.length === 1 && row[0] === '' && !fieldStarted)) rows.push({ value: row, line: rowLine });
+    row = [];
+    field = '';
+    fieldStarted = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else {
+        if (c === '\n') line++;
+        field += c;
+      }
+      continue;
+    }
+    if (c === '"' && field === '') {
+      quoted = true;
+      fieldStarted = true;
+    } else if (c === ',') {
+      row.push(field);
+      field = '';
+      fieldStarted = true;
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      endRow();
+      line++;
+      rowLine = line;
+    } else {
+      field += c;
+      fieldStarted = true;
+    }
+  }
+  if (quoted) throw new DataFileError(`${file}:${rowLine}: Expected a closing quote but received the end of the file`, file, rowLine);
+  if (field !== '' || row.length > 0 || fieldStarted) endRow();
+  return rows;
+}
+
+/** A document for perplexity: its text and where it came from. */
+export interface TextDocument {
+  /** `file` for a plain-text file, `file:line` for a JSONL row. */
+  source: string;
+  text: string;
+}
+
+/**
+ * Documents of the perplexity evaluation: a `.jsonl` file gives one document per line (its
+ * `text` field, or `field`), any other file is one plain-text document.
+ */
+export function readDocuments(files: string[], options: { field?: string } = {}): TextDocument[] {
+  const field = options.field ?? 'text';
+  const docs: TextDocument[] = [];
+  for (const file of files) {
+    const text = readText(file);
+    if (path.extname(file).toLowerCase() !== '.jsonl') {
+      docs.push({ source: file, text });
+      continue;
+    }
+    for (const { value, line } of parseJsonl(text, file)) {
+      const v = value as Record<string, unknown> | null;
+      const t = typeof v === 'object' && v !== null && !Array.isArray(v) ? v[field] : undefined;
+      if (typeof t !== 'string') throw dataError(file, line, field, 'a string', t);
+      docs.push({ source: `${file}:${line}`, text: t });
+    }
+  }
+  return docs;
+}

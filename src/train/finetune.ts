@@ -1,0 +1,173 @@
+/**
+ * The resumable training loop used for LongRoPE fine-tuning and for the tiny base model:
+ * segments from a data source -> global batches (gradient accumulation over micro-batches) ->
+ * one native AdamW step each, a learning-rate schedule, metrics as JSONL, atomic checkpoints
+ * every N steps, and an exact resume (weights, optimizer, step, data position) after a kill.
+ *
+ * Layout of `out`: the final Hugging Face model (config.json with the run's RoPE, model.safetensors,
+ * tokenizer files) and `training/` with run.json, metrics.jsonl and checkpoints/.
+ */
+import crypto from 'crypto';
+import fs from 'fs';
+import path from 'path';
+
+import type { JobOptions } from '../job';
+import { Model } from '../model/model';
+import type { RopeSpec } from '../rope/types';
+import { CheckpointDir, writeFileAtomic, type CheckpointState } from './checkpoints';
+import { progressBar } from './progress';
+import { learningRate, validateSchedule, type Schedule } from './schedule';
+import { Trainer, type OptimizerOptions } from './trainer';
+
+/** Where training segments come from; deterministic given its start position. */
+export interface SegmentSource {
+  /** The next segment of exactly the run's length. */
+  next(): Int32Array;
+  /** JSON-serialisable position after the segments handed out so far. */
+  position(): unknown;
+}
+
+/** One line of metrics.jsonl. */
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+  tokensPerSecond: number;
+  elapsedSeconds: number;
+}
+
+/** Options of a training run. */
+export interface FinetuneOptions extends JobOptions {
+  /** Model directory to start from (ignored on resume: the checkpoint's weights are used). */
+  modelDir: string;
+  out: string;
+  /** Segment length in tokens. */
+  length: number;
+  /** RoPE applied throughout (the extended factors); written into the output config. */
+  rope: RopeSpec;
+  steps: number;
+  schedule: Schedule;
+  globalBatch: number;
+  microBatch: number;
+  clip?: number;
+  checkpointing?: boolean;
+  checkpointEvery: number;
+  keepCheckpoints?: number;
+  optimizer?: OptimizerOptions;
+  /** Continue the run in `out` from its latest checkpoint. */
+  resume?: boolean;
+  /** Builds the data source, from a saved position when resuming. */
+  data: (position: unknown | undefined) => SegmentSource;
+  /** Extra fields recorded in run.json and compared on resume (data description, seed, ...). */
+  runInfo?: Record<string, unknown>;
+  /** Save dtype of the final model (default: the base config's torch_dtype). */
+  saveDtype?: 'float32' | 'bfloat16';
+  onStep?: (metrics: StepMetrics) => void;
+}
+
+/** What a finished run reports. */
+export interface FinetuneResult {
+  steps: number;
+  finalLoss: number;
+  metricsFile: string;
+  resumedFrom: number | null;
+}
+
+function runSignature(o: FinetuneOptions, baseConfig: string): Record<string, unknown> {
+  return {
+    baseConfigSha256: crypto.createHash('sha256').update(baseConfig).digest('hex'),
+    length: o.length, rope: o.rope, steps: o.steps, schedule: o.schedule, globalBatch: o.globalBatch,
+    microBatch: o.microBatch, clip: o.clip ?? 1, checkpointing: o.checkpointing ?? false,
+    optimizer: o.optimizer ?? {}, ...(o.runInfo ?? {}),
+  };
+}
+
+/** Refuses to start over an existing run, or to resume one with different settings. */
+function checkRun(trainingDir: string, signature: Record<string, unknown>, resume: boolean): void {
+  const file = path.join(trainingDir, 'run.json');
+  if (!fs.existsSync(file)) {
+    if (resume && fs.existsSync(trainingDir)) throw new Error(`${trainingDir}: no run.json: nothing to resume`);
+    return;
+  }
+  if (!resume) {
+    throw new Error(`${path.dirname(trainingDir)} already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)`);
+  }
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(saved), ...Object.keys(signature)])) {
+    const a = JSON.stringify(saved[key]);
+    const b = JSON.stringify(signature[key]);
+    if (a !== b) {
+      throw new Error(`${file}: the run to resume has a different ${key} (saved ${a ?? 'nothing'}, requested ${b ?? 'nothing'}); nothing was overwritten`);
+    }
+  }
+}
+
+/** Drops metric lines past the checkpoint a resume starts from (they will be recomputed). */
+function truncateMetrics(file: string, step: number): void {
+  if (!fs.existsSync(file)) return;
+  const kept = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= step);
+  writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
+}
+
+/** Runs (or resumes) a training run; see the module comment. */
+export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
+  validateSchedule(o.schedule);
+  if (!Number.isInteger(o.globalBatch) || !Number.isInteger(o.microBatch) || o.microBatch < 1 || o.globalBatch % o.microBatch !== 0) {
+    throw new TypeError(`Expected a global batch that is a multiple of the micro-batch for globalBatch but received ${o.globalBatch} (micro-batch ${o.microBatch})`);
+  }
+  const trainingDir = path.join(o.out, 'training');
+  const baseConfig = fs.readFileSync(path.join(o.modelDir, 'config.json'), 'utf8');
+  const signature = runSignature(o, baseConfig);
+  checkRun(trainingDir, signature, o.resume ?? false);
+  const checkpoints = new CheckpointDir(path.join(trainingDir, 'checkpoints'));
+  const latest = o.resume ? checkpoints.latest() : null;
+  fs.mkdirSync(trainingDir, { recursive: true });
+  writeFileAtomic(path.join(trainingDir, 'run.json'), JSON.stringify(signature, null, 2) + '\n');
+
+  const model = await Model.load(latest ? path.join(latest.dir, 'model') : o.modelDir, { signal: o.signal });
+  const trainer = new Trainer(model, o.optimizer);
+  const metricsFile = path.join(trainingDir, 'metrics.jsonl');
+  let state: CheckpointState = { step: 0, dataPosition: undefined, tokens: 0, elapsedSeconds: 0 };
+  if (latest) {
+    await trainer.loadOptimizer(latest.dir);
+    state = latest.state;
+    truncateMetrics(metricsFile, state.step);
+  } else {
+    fs.rmSync(metricsFile, { force: true });
+  }
+  const data = o.data(state.dataPosition);
+  const accumulation = o.globalBatch / o.microBatch;
+  const bar = progressBar('train', o.steps, { loss: '-', 'tok/s': '-' });
+  bar.update(state.step);
+  const started = Date.now() - state.elapsedSeconds * 1000;
+  let last: StepMetrics | undefined;
+  try {
+    while (state.step < o.steps) {
+      const micro: Int32Array[][] = [];
+      for (let m = 0; m < accumulation; m++) micro.push(Array.from({ length: o.microBatch }, () => data.next()));
+      const lr = learningRate(o.schedule, state.step);
+      const t0 = Date.now();
+      const r = await trainer.step(micro, { rope: o.rope, lr, clip: o.clip, checkpointing: o.checkpointing, signal: o.signal });
+      state = { step: state.step + 1, dataPosition: data.position(), tokens: state.tokens + r.tokens, elapsedSeconds: (Date.now() - started) / 1000 };
+      last = { step: state.step, loss: r.loss, lr, gradNorm: r.gradNorm, tokens: state.tokens,
+        tokensPerSecond: r.tokens / Math.max(1e-3, (Date.now() - t0) / 1000), elapsedSeconds: state.elapsedSeconds };
+      fs.appendFileSync(metricsFile, JSON.stringify(last) + '\n');
+      o.onStep?.(last);
+      bar.update(state.step, { loss: last.loss.toFixed(4), 'tok/s': Math.round(last.tokensPerSecond) });
+      if (state.step % o.checkpointEvery === 0 || state.step === o.steps) {
+        await checkpoints.write(state, async (dir) => {
+          await model.save(path.join(dir, 'model'), { rope: o.rope, dtype: 'float32' });
+          await trainer.saveOptimizer(dir);
+        }, o.keepCheckpoints ?? 2);
+      }
+    }
+    await model.save(o.out, { rope: o.rope, dtype: o.saveDtype });
+  } finally {
+    bar.stop();
+    trainer.dispose();
+    model.dispose();
+  }
+  return { steps: state.step, finalLoss: last?.loss ?? NaN, metricsFile, resumedFrom: latest ? latest.state.step : null };
+}

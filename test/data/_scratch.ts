@@ -1,0 +1,11 @@
+import { readBrown } from '../../src/data/brown';
+const t0 = Date.now();
+const docs = readBrown();
+console.log(docs.length, Date.now() - t0, 'ms', docs.reduce((a, d) => a + Buffer.byteLength(d.text), 0));
+console.log(docs[0].text.slice(0, 1500));
+console.log('----'); console.log(docs[300].text.slice(0, 800));
+const all = docs.map(d=>d.text).join('\n');
+console.log(JSON.stringify(all.match(/.{20}[^\x20-\x7e\n].{5}/g)?.slice(0,10)));
+console.log((all.match(/ [,.;:?!)]/g)||[]).length, (all.match(/ " /g)||[]).length, (all.match(/ ' /g)||[]).length);
+console.log(JSON.stringify(all.match(/.{25} [,.;:?!)].{10}/g)?.slice(0,12)));
+console.log(JSON.stringify(all.match(/.{25} " .{10}/g)?.slice(0,8)));
