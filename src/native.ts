@@ -159,6 +159,7 @@ export interface NativeBinding {
   ropeApply(options: NativeRopeApplyOptions): Promise<NativeRopeApplyResult>;
   ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
+  attention(options: NativeAttentionOptions & { gradOut: Float32Array }): Promise<{ out: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   loadModel(options: NativeJobOptions & {

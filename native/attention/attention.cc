@@ -2,6 +2,7 @@
 #include <torch/version.h>
 
 #include "attention/attention.h"
+#include "attention/attention_tiled.h"
 
 namespace longrope {
 namespace {
@@ -45,8 +46,7 @@ at::Tensor CausalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     return CausalAttentionNaive(q, k, v, opts);
 #endif
   }
-  // The tiled kernel runs without autograd; training backpropagates through the plain ops.
-  if (needs_grad) return CausalAttentionNaive(q, k, v, opts);
+  if (needs_grad) return CausalAttentionTiledTrain(q, k, v, opts);
   return CausalAttentionTiledCpu(q, k, v, opts, job);
 }
 

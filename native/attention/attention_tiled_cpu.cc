@@ -8,75 +8,94 @@
 #include <cmath>
 #include <limits>
 
-#include "attention/attention.h"
+#include "attention/attention_tiled.h"
 
 namespace longrope {
-namespace {
 
-// True where key (k0 + c) is hidden from query (first_q + r): in the future or out of the window.
-at::Tensor BlockMask(int64_t first_q, int64_t tq, int64_t k0, int64_t tk, int64_t window) {
+GroupedAttention GroupAttentionInputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                      const AttentionOptions& opts) {
+  TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B, S, heads, D] tensors");
+  GroupedAttention g{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), 0, q.size(3), 0, {}, {}, {}};
+  TORCH_CHECK(g.heads % g.kv_heads == 0, "query heads ", g.heads, " not a multiple of key heads ", g.kv_heads);
+  TORCH_CHECK(g.sk == opts.query_offset + g.sq, "keys (", g.sk, ") must be the ", opts.query_offset, " past plus ",
+              g.sq, " new");
+  g.group = g.heads / g.kv_heads;
+  g.scale = opts.scale > 0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(g.d));
+  const int64_t bk = g.batch * g.kv_heads;
+  g.q = q.to(at::kFloat).view({g.batch, g.sq, g.kv_heads, g.group, g.d}).permute({0, 2, 3, 1, 4})
+            .reshape({bk, g.group, g.sq, g.d});
+  g.k = k.to(at::kFloat).permute({0, 2, 1, 3}).reshape({bk, g.sk, g.d});
+  g.v = v.to(at::kFloat).permute({0, 2, 1, 3}).reshape({bk, g.sk, g.d});
+  return g;
+}
+
+at::Tensor UngroupQueries(const at::Tensor& grouped, const GroupedAttention& g, at::ScalarType dtype) {
+  return grouped.view({g.batch, g.kv_heads, g.group, g.sq, g.d}).permute({0, 3, 1, 2, 4})
+      .reshape({g.batch, g.sq, g.heads, g.d}).to(dtype);
+}
+
+at::Tensor UngroupKeys(const at::Tensor& grouped, const GroupedAttention& g, at::ScalarType dtype) {
+  return grouped.view({g.batch, g.kv_heads, g.sk, g.d}).permute({0, 2, 1, 3}).contiguous().to(dtype);
+}
+
+KeyRange VisibleKeys(int64_t q0, int64_t tq, int64_t tile, const AttentionOptions& opts) {
+  const int64_t first_q = opts.query_offset + q0;
+  const int64_t first_k = opts.sliding_window > 0 ? std::max<int64_t>(0, first_q - opts.sliding_window + 1) : 0;
+  return {first_k - first_k % tile, first_q + tq};
+}
+
+void MaskBlock(at::Tensor& scores, const GroupedAttention& g, int64_t q0, int64_t tq, int64_t k0, int64_t tk,
+               const AttentionOptions& opts) {
+  const int64_t first_q = opts.query_offset + q0, last_q = first_q + tq - 1;
+  const bool straddles_diagonal = k0 + tk - 1 > first_q;
+  const bool straddles_window = opts.sliding_window > 0 && k0 <= last_q - opts.sliding_window;
+  if (!straddles_diagonal && !straddles_window) return;
   at::Tensor i = at::arange(first_q, first_q + tq, at::kLong).unsqueeze(1);
   at::Tensor j = at::arange(k0, k0 + tk, at::kLong).unsqueeze(0);
   at::Tensor hidden = j.gt(i);
-  if (window > 0) hidden = hidden.logical_or(i.sub(j).ge(window));
-  return hidden;
+  if (opts.sliding_window > 0) hidden = hidden.logical_or(i.sub(j).ge(opts.sliding_window));
+  scores.view({scores.size(0), g.group, tq, tk}).masked_fill_(hidden, -std::numeric_limits<float>::infinity());
 }
 
-}  // namespace
-
-at::Tensor CausalAttentionTiledCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                   const AttentionOptions& opts, const JobControl* job) {
+at::Tensor TiledAttentionForward(const GroupedAttention& g, const AttentionOptions& opts, const JobControl* job,
+                                 at::Tensor* lse) {
   at::NoGradGuard no_grad;
-  TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B, S, heads, D] tensors");
-  const int64_t batch = q.size(0), sq = q.size(1), heads = q.size(2), d = q.size(3);
-  const int64_t sk = k.size(1), kv_heads = k.size(2);
-  TORCH_CHECK(heads % kv_heads == 0, "query heads ", heads, " not a multiple of key heads ", kv_heads);
-  TORCH_CHECK(sk == opts.query_offset + sq, "keys (", sk, ") must be the ", opts.query_offset, " past plus ", sq, " new");
-  const int64_t group = heads / kv_heads;
-  const int64_t bk = batch * kv_heads;
-  const int64_t tile = std::max<int64_t>(16, opts.tile);
-  const double scale = opts.scale > 0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(d));
+  const int64_t bk = g.batch * g.kv_heads, tile = std::max<int64_t>(16, opts.tile);
   const float neg_inf = -std::numeric_limits<float>::infinity();
-
-  // [B, S, KV, G, D] -> [B*KV, G, S, D]: a group's heads side by side for one bmm per tile.
-  at::Tensor qg = q.to(at::kFloat).view({batch, sq, kv_heads, group, d}).permute({0, 2, 3, 1, 4})
-                      .reshape({bk, group, sq, d});
-  at::Tensor kg = k.to(at::kFloat).permute({0, 2, 1, 3}).reshape({bk, sk, d});
-  at::Tensor vg = v.to(at::kFloat).permute({0, 2, 1, 3}).reshape({bk, sk, d});
-  at::Tensor out = at::empty({bk, group, sq, d}, qg.options());
-
-  for (int64_t q0 = 0; q0 < sq; q0 += tile) {
+  at::Tensor out = at::empty({bk, g.group, g.sq, g.d}, g.q.options());
+  if (lse) *lse = at::empty({bk, g.group, g.sq}, g.q.options());
+  for (int64_t q0 = 0; q0 < g.sq; q0 += tile) {
     if (job) job->CheckCancelled();
-    const int64_t tq = std::min(tile, sq - q0);
-    const int64_t first_q = opts.query_offset + q0, last_q = first_q + tq - 1;
-    const int64_t first_k = opts.sliding_window > 0 ? std::max<int64_t>(0, first_q - opts.sliding_window + 1) : 0;
-    at::Tensor qb = qg.narrow(2, q0, tq).reshape({bk, group * tq, d}).mul(scale);
-    at::Tensor acc = at::zeros({bk, group * tq, d}, qg.options());
-    at::Tensor m = at::full({bk, group * tq}, neg_inf, qg.options());
-    at::Tensor l = at::zeros({bk, group * tq}, qg.options());
-    for (int64_t k0 = first_k - first_k % tile; k0 <= last_q; k0 += tile) {
-      const int64_t tk = std::min(tile, last_q + 1 - k0);
-      at::Tensor scores = at::bmm(qb, kg.narrow(1, k0, tk).transpose(1, 2));  // [bk, G*tq, tk]
-      const bool straddles_diagonal = k0 + tk - 1 > first_q;
-      const bool straddles_window = opts.sliding_window > 0 && k0 <= last_q - opts.sliding_window;
-      if (straddles_diagonal || straddles_window) {
-        at::Tensor hidden = BlockMask(first_q, tq, k0, tk, opts.sliding_window);
-        scores.view({bk, group, tq, tk}).masked_fill_(hidden, neg_inf);
-      }
+    const int64_t tq = std::min(tile, g.sq - q0);
+    const KeyRange keys = VisibleKeys(q0, tq, tile, opts);
+    at::Tensor qb = g.q.narrow(2, q0, tq).reshape({bk, g.group * tq, g.d}).mul(g.scale);
+    at::Tensor acc = at::zeros({bk, g.group * tq, g.d}, g.q.options());
+    at::Tensor m = at::full({bk, g.group * tq}, neg_inf, g.q.options());
+    at::Tensor l = at::zeros({bk, g.group * tq}, g.q.options());
+    for (int64_t k0 = keys.first; k0 < keys.end; k0 += tile) {
+      const int64_t tk = std::min(tile, keys.end - k0);
+      at::Tensor scores = at::bmm(qb, g.k.narrow(1, k0, tk).transpose(1, 2));  // [bk, G*tq, tk]
+      MaskBlock(scores, g, q0, tq, k0, tk, opts);
       at::Tensor m_new = at::maximum(m, std::get<0>(scores.max(-1)));
       // Rows that have seen no visible key yet keep m = -inf; subtract 0 there to avoid inf - inf.
       at::Tensor m_safe = at::where(at::isinf(m_new), at::zeros_like(m_new), m_new);
       scores.sub_(m_safe.unsqueeze(-1)).exp_();
       at::Tensor correction = (m - m_safe).exp_();
       l.mul_(correction).add_(scores.sum(-1));
-      acc.mul_(correction.unsqueeze(-1)).baddbmm_(scores, vg.narrow(1, k0, tk));
+      acc.mul_(correction.unsqueeze(-1)).baddbmm_(scores, g.v.narrow(1, k0, tk));
       m = m_new;
     }
-    out.narrow(2, q0, tq).copy_(acc.div_(l.unsqueeze(-1)).view({bk, group, tq, d}));
+    out.narrow(2, q0, tq).copy_(acc.div_(l.unsqueeze(-1)).view({bk, g.group, tq, g.d}));
+    if (lse) lse->narrow(2, q0, tq).copy_((m + l.log()).view({bk, g.group, tq}));
   }
-  // [B*KV, G, S, D] -> [B, S, KV*G = H, D]
-  return out.view({batch, kv_heads, group, sq, d}).permute({0, 3, 1, 2, 4}).reshape({batch, sq, heads, d})
-      .to(q.scalar_type());
+  return out;
+}
+
+at::Tensor CausalAttentionTiledCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   const AttentionOptions& opts, const JobControl* job) {
+  at::NoGradGuard no_grad;
+  const GroupedAttention g = GroupAttentionInputs(q, k, v, opts);
+  return UngroupQueries(TiledAttentionForward(g, opts, job, nullptr), g, q.scalar_type());
 }
 
 }  // namespace longrope

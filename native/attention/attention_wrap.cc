@@ -3,6 +3,9 @@
 #include <sstream>
 
 #include "attention/attention.h"
+#include "attention/attention_tiled.h"
+
+#include <torch/csrc/autograd/autograd.h>
 #include "common.h"
 #include "device.h"
 
@@ -34,6 +37,30 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
       std::ostringstream got;
       got << "q " << q.sizes() << ", k " << k.sizes() << ", v " << v.sizes() << ", queryOffset " << a.query_offset;
       ThrowTypeError(where, "q [B, Sq, H, D] and k = v [B, queryOffset + Sq, KV, D] with H a multiple of KV", got.str());
+    }
+    if (Has(opts, "gradOut")) {
+      // Backward check: gradients of sum(out * gradOut) with respect to q, k, v.
+      at::Tensor grad_out = TensorFromFloat32Array(opts.Get("gradOut"), q.sizes().vec(), where + ".gradOut");
+      if (impl == "auto") ThrowTypeError(where + ".impl", "'tiled' or 'naive' with gradOut", "'auto'");
+      using Grads = std::vector<at::Tensor>;
+      return RunAsync<Grads>(
+          info.Env(),
+          [=]() {
+            at::AutoGradMode grad(true);
+            at::Tensor qd = q.clone().requires_grad_(true), kd = k.clone().requires_grad_(true),
+                       vd = v.clone().requires_grad_(true);
+            at::Tensor out = impl == "naive" ? CausalAttentionNaive(qd, kd, vd, a) : CausalAttentionTiledTrain(qd, kd, vd, a);
+            torch::autograd::backward({out}, {grad_out});
+            return Grads{out.detach(), qd.grad(), kd.grad(), vd.grad()};
+          },
+          [](Napi::Env env, Grads& g) -> Napi::Value {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("out", Float32ArrayFromTensor(env, g[0]));
+            o.Set("dq", Float32ArrayFromTensor(env, g[1]));
+            o.Set("dk", Float32ArrayFromTensor(env, g[2]));
+            o.Set("dv", Float32ArrayFromTensor(env, g[3]));
+            return o;
+          });
     }
     return RunAsync<at::Tensor>(
         info.Env(),

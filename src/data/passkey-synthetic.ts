@@ -7,8 +7,11 @@
  *   "What is the pass key? The pass key is K"
  *
  * with the filler sentence repeated back to back (`filler * n`, no separator, as that code does).
- * Half the sequences are canonical; the rest vary the phrasing (some drop the intro) and take
- * their filler from natural training text, so the model learns retrieval, not one format.
+ * Half the sequences are canonical (that key line, question and filler; the intro where it fits:
+ * with byte tokens the intro and lines alone take 253 tokens); the rest vary the phrasing (some
+ * drop the intro) and half of those take their filler from natural training text, so the model
+ * learns retrieval, not one format. The prompt length is uniform in [minPromptLength, length-2]
+ * and the key's depth in the filler uniform in [0, 1].
  *
  * Every sequence fills one segment exactly: `[BOS, prompt, EOS, tail..., EOS]`, the tail being
  * more filler text after an EOS, exactly as packed documents sit after one another. There is no
@@ -111,23 +114,34 @@ export class PasskeySynthesizer {
     const key = String(rng.int(10000, 99999));
     const body = this.length - 2;
     const target = rng.int(this.minPrompt, body);
+    // Canonical: the evaluation's key line and question on its filler, with its intro where it fits.
+    const canonical = rng.next() < (this.opts.canonicalShare ?? 0.5);
     const fits = PASSKEY_TEMPLATES.map((_, i) => i).filter((i) => this.fixed[i] <= target);
-    const canonical = fits.includes(0) && rng.next() < (this.opts.canonicalShare ?? 0.5);
-    const template = canonical ? 0 : rng.pick(fits);
+    const template = canonical ? (this.fixed[0] <= target ? 0 : 1) : rng.pick(fits);
     const natural = !canonical && this.opts.fillerText !== undefined && this.opts.fillerText.length > 0 && rng.next() < 0.5;
     const filler = natural ? this.naturalText(rng, 4 * body + 64) : PASSKEY_FILLER.repeat(Math.ceil((4 * body + 64) / PASSKEY_FILLER.length));
     const depth = rng.next();
+    // Half the canonical-filler prompts use whole filler sentences on each side, as the evaluation does.
     const wholeRepeats = !natural && rng.next() < 0.5;
 
     // Shrink the filler until the prompt fits its target; one pass for byte tokens (chars = tokens).
     let chars = target - this.fixed[template];
     let prompt: Int32Array = new Int32Array(0);
     for (let tries = 0; tries < 12; tries++) {
-      let n = Math.max(0, chars);
-      if (wholeRepeats) n -= n % PASSKEY_FILLER.length;
-      const a = Math.round(n * depth);
-      const text = layout(PASSKEY_TEMPLATES[template], key, filler.slice(0, a), filler.slice(a, n));
-      prompt = encodeText(this.tokenizer, text);
+      const n = Math.max(0, chars);
+      let prefix: string;
+      let suffix: string;
+      if (wholeRepeats) {
+        const reps = Math.floor(n / PASSKEY_FILLER.length);
+        const before = Math.round(reps * depth);
+        prefix = PASSKEY_FILLER.repeat(before);
+        suffix = PASSKEY_FILLER.repeat(reps - before);
+      } else {
+        const a = Math.round(n * depth);
+        prefix = filler.slice(0, a);
+        suffix = filler.slice(a, n);
+      }
+      prompt = encodeText(this.tokenizer, layout(PASSKEY_TEMPLATES[template], key, prefix, suffix));
       if (prompt.length <= target || n === 0) break;
       chars -= Math.max(1, Math.ceil((prompt.length - target) * (n / Math.max(1, prompt.length - this.fixed[template]))));
     }

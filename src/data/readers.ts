@@ -32,8 +32,20 @@ const kindOf = (file: string): 'text' | 'jsonl' | 'parquet' | undefined => {
   return undefined;
 };
 
-function lines(file: string): readline.Interface {
-  return readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+/** The file's lines (a UTF-8 BOM dropped); the stream is closed however the reader stops. */
+async function* lines(file: string): AsyncGenerator<string> {
+  const input = fs.createReadStream(file, { encoding: 'utf8' });
+  const rl = readline.createInterface({ input, crlfDelay: Infinity });
+  let first = true;
+  try {
+    for await (const line of rl) {
+      yield first ? line.replace(/^\uFEFF/, '') : line;
+      first = false;
+    }
+  } finally {
+    rl.close();
+    input.destroy();
+  }
 }
 
 /**
@@ -43,7 +55,7 @@ function lines(file: string): readline.Interface {
  */
 export async function* readText(file: string, opts: ReadOptions = {}): AsyncGenerator<Document> {
   if (!opts.splitOnBlankLines) {
-    const text = await fs.promises.readFile(file, 'utf8');
+    const text = (await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
     if (text.trim() !== '') yield { id: file, source: 'file', text };
     return;
   }

@@ -65,6 +65,22 @@ for (const c of CASES) {
   });
 }
 
+for (const c of CASES.filter((x) => x.offset === 0)) {
+  test(`tiled attention backward equals the libtorch autograd gradients: ${c.name}`, async (t) => {
+    const q = randomTensor([c.b, c.sq, c.h, c.d], 4);
+    const k = randomTensor([c.b, c.sq, c.kv, c.d], 5);
+    const v = randomTensor([c.b, c.sq, c.kv, c.d], 6);
+    const gradOut = randomTensor([c.b, c.sq, c.h, c.d], 7).data;
+    const opts = { q, k, v, slidingWindow: c.window, tile: c.tile, gradOut };
+    const tiled = await native().attention({ ...opts, impl: 'tiled' });
+    const naive = await native().attention({ ...opts, impl: 'naive' });
+    for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
+      const e = maxErrors(tiled[key], naive[key]);
+      t.true(e.abs < 2e-5, `${key}: max abs error ${e.abs}`);
+    }
+  });
+}
+
 test('attention: shape mismatches are refused with a clear error', (t) => {
   const q = randomTensor([1, 4, 3, 8], 1);
   const k = randomTensor([1, 4, 2, 8], 2);

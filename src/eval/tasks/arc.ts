@@ -8,7 +8,7 @@ import fs from 'fs';
 import path from 'path';
 
 import { parseJsonl, readText } from '../data-files';
-import { isDirectory, requireFile, RowReader } from './fields';
+import { isDirectory, requireFile, requireTrainingSplit, RowReader } from './fields';
 import type { McDoc, TaskDefinition } from './types';
 
 /** Rows of an ARC jsonl file. */
@@ -43,7 +43,7 @@ function locate(p: string, shots: number, fewshotPath?: string): { test: string;
     const base = path.basename(p).replace(/test/i, (m) => (m === 'Test' ? 'Train' : m === 'TEST' ? 'TRAIN' : 'train'));
     if (base !== path.basename(p)) train = path.join(path.dirname(p), base);
   }
-  if (shots > 0) requireFile(train ?? `${p} (its training split)`, `the training split for ${shots}-shot prompts`);
+  if (shots > 0) requireTrainingSplit('arc_challenge', p, train, shots);
   return { test: requireFile(test, 'the ARC test split'), train: shots > 0 ? train : undefined };
 }
 

@@ -65,3 +65,15 @@ export function requireFile(file: string, what: string): string {
   if (!fs.existsSync(file)) throw new DataFileError(`${file}: Expected ${what} but received no such file`, file, 0);
   return file;
 }
+
+/** The few-shot split must exist when shots > 0; the error says how to supply it. */
+export function requireTrainingSplit(task: string, evalPath: string, train: string | undefined, shots: number): void {
+  if (train !== undefined && fs.existsSync(train)) return;
+  const where = train ?? `next to ${evalPath}`;
+  throw new DataFileError(
+    `${where}: Expected the training split for ${task}'s ${shots}-shot prompts but received no such file ` +
+      `(give it with --fewshot-file ${task}=FILE, or use --shots 0)`,
+    where,
+    0,
+  );
+}

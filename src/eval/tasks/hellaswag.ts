@@ -8,7 +8,7 @@ import fs from 'fs';
 import path from 'path';
 
 import { parseJsonl, readText } from '../data-files';
-import { isDirectory, requireFile, RowReader } from './fields';
+import { isDirectory, requireFile, requireTrainingSplit, RowReader } from './fields';
 import type { McDoc, TaskDefinition } from './types';
 
 /** Python's str.capitalize(): first character upper-cased, the rest lower-cased. */
@@ -58,7 +58,7 @@ function locate(p: string, shots: number, fewshotPath?: string): { val: string; 
     const base = path.basename(p).replace(/val(idation)?/i, 'train');
     if (base !== path.basename(p)) train = path.join(path.dirname(p), base);
   }
-  if (shots > 0) requireFile(train ?? `${p} (its training split)`, `the training split for ${shots}-shot prompts`);
+  if (shots > 0) requireTrainingSplit('hellaswag', p, train, shots);
   return { val: requireFile(val, 'the HellaSwag validation split'), train: shots > 0 && train && fs.existsSync(train) ? train : undefined };
 }
 
