@@ -42,7 +42,7 @@ class MappedFile {
   void Release(int64_t offset, int64_t length) const {
     const int64_t page = ::sysconf(_SC_PAGESIZE);
     const int64_t begin = (offset + page - 1) / page * page, end = (offset + length) / page * page;
-    if (end > begin) ::madvise(at(begin), end - begin, MADV_DONTNEED);
+    if (end > begin) ::madvise(at(begin), end - begin, MADV_DONTNEED);  // advisory: failure only costs RSS
   }
 
  private:

@@ -19,6 +19,16 @@ export interface RandomModelSizes {
   numKvHeads?: number;
   maxPositionEmbeddings?: number;
   seed?: number;
+  /** Storage dtype of the weights (default F32). */
+  dtype?: 'F32' | 'BF16';
+}
+
+/** float32 -> bfloat16 bits, round to nearest even (as torch's cast). */
+function toBf16(x: Float32Array): Uint8Array {
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < u.length; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16;
+  return new Uint8Array(out.buffer);
 }
 
 /** Deterministic uniform floats with the variance of N(0, std^2) (mulberry32). */
@@ -52,7 +62,7 @@ export function writeRandomModel(dir: string, sizes: RandomModelSizes = {}): Rec
     rope_theta: 10000,
     max_position_embeddings: sizes.maxPositionEmbeddings ?? 256,
     tie_word_embeddings: false,
-    torch_dtype: 'float32',
+    torch_dtype: sizes.dtype === 'BF16' ? 'bfloat16' : 'float32',
     bos_token_id: 256,
     eos_token_id: 257,
     hidden_act: 'silu',
@@ -63,7 +73,9 @@ export function writeRandomModel(dir: string, sizes: RandomModelSizes = {}): Rec
     const n = shape.reduce((a, b) => a * b, 1);
     const isNorm = name.endsWith('norm.weight');
     const data = isNorm ? fill(n, 0.05, seed++, 1) : fill(n, 0.02, seed++);
-    return { name, dtype: 'F32' as const, shape, data: new Uint8Array(data.buffer) };
+    return sizes.dtype === 'BF16'
+      ? { name, dtype: 'BF16' as const, shape, data: toBf16(data) }
+      : { name, dtype: 'F32' as const, shape, data: new Uint8Array(data.buffer) };
   });
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });

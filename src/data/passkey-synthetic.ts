@@ -73,7 +73,11 @@ export interface PasskeyOptions {
 export interface PasskeySample {
   tokens: Int32Array;
   key: string;
+  /** Index into {@link PASSKEY_TEMPLATES}. */
   template: number;
+  /** The evaluation's wording and filler (template 0, or 1 where the intro does not fit). */
+  canonical: boolean;
+  /** Filler from the natural text rather than the evaluation's filler sentence. */
   natural: boolean;
   /** Prompt tokens (after BOS, before the first EOS). */
   promptLength: number;
@@ -161,7 +165,7 @@ export class PasskeySynthesizer {
       out.set(tail.subarray(0, need), at);
     }
     out[this.length - 1] = this.ids.eosId;
-    return { tokens: out, key, template, natural, promptLength: prompt.length };
+    return { tokens: out, key, template, canonical, natural, promptLength: prompt.length };
   }
 
   /** `chars` characters of the natural text from a random word start (wrapping around). */

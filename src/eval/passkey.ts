@@ -17,8 +17,9 @@ export const PASSKEY_FILLER = 'The grass is green. The sky is blue. The sun is y
 /** Last line of the prompt; the model continues it. */
 export const PASSKEY_QUESTION = 'What is the pass key? The pass key is';
 
-/** What a passkey prompt needs from a tokenizer. */
-export type PasskeyTokenizer = Pick<Tokenizer, 'encode' | 'decode'>;
+/** What a passkey prompt needs from a tokenizer; ids >= vocabSize (a model vocabulary padded
+ *  beyond the tokenizer's) are dropped before decoding. */
+export type PasskeyTokenizer = Pick<Tokenizer, 'encode' | 'decode'> & { vocabSize?: number };
 
 /** The first `chars` characters of the endless filler "F F F ..." (as the reference slices it). */
 export function fillerText(chars: number): string {
@@ -55,11 +56,13 @@ export function buildPasskeyPrompt(tokenizer: PasskeyTokenizer, length: number, 
   if (!Number.isInteger(length) || length < 1) throw new RangeError(`Expected a positive integer for length but received ${length}`);
   if (!(depth >= 0 && depth <= 1)) throw new RangeError(`Expected a number in [0, 1] for depth but received ${depth}`);
   const counts = new Map<string, number>();
+  let last: { p: number; s: number; tokens: number[] } | undefined;
   const count = (p: number, s: number): number => {
     const k = `${p},${s}`;
     let c = counts.get(k);
     if (c === undefined) {
-      c = tokenizer.encode(passkeyText(key, p, s)).length;
+      last = { p, s, tokens: tokenizer.encode(passkeyText(key, p, s)) };
+      c = last.tokens.length;
       counts.set(k, c);
     }
     return c;
@@ -71,7 +74,7 @@ export function buildPasskeyPrompt(tokenizer: PasskeyTokenizer, length: number, 
   const countN = (n: number) => count(...split(n));
   const done = (p: number, s: number): PasskeyPrompt => {
     const text = passkeyText(key, p, s);
-    const tokens = tokenizer.encode(text);
+    const tokens = last && last.p === p && last.s === s ? last.tokens : tokenizer.encode(text);
     return { text, tokens, key, prefixChars: p, fillerChars: p + s, depth: p + s === 0 ? 0 : p / (p + s) };
   };
 
@@ -82,7 +85,7 @@ export function buildPasskeyPrompt(tokenizer: PasskeyTokenizer, length: number, 
   if (length === min) return done(0, 0);
   // Characters per filler token, to aim the search.
   const probe = 4 * PASSKEY_FILLER.length;
-  const ratio = probe / Math.max(1, tokenizer.encode(fillerText(probe), { addBos: false }).length);
+  let ratio = probe / Math.max(1, tokenizer.encode(fillerText(probe), { addBos: false }).length);
   let lo = 0; // count(lo) < length
   let hi = Infinity; // count(hi) > length
   let n = Math.max(1, Math.round((length - min) * ratio));
@@ -91,6 +94,8 @@ export function buildPasskeyPrompt(tokenizer: PasskeyTokenizer, length: number, 
     if (c === length) return done(...split(n));
     if (c < length) lo = Math.max(lo, n);
     else hi = Math.min(hi, n);
+    // Re-aim with the whole prompt's own characters per filler token (secant through n = 0).
+    if (c > min) ratio = n / (c - min);
     if (hi - lo <= 1) break;
     const guess = n + Math.round((length - c) * ratio);
     n = Number.isFinite(hi) ? Math.min(hi - 1, Math.max(lo + 1, guess)) : Math.max(lo + 1, guess);
@@ -178,7 +183,8 @@ export async function evaluatePasskey(model: ScoringModel, tokenizer: PasskeyTok
         stopTokens: options.stopTokens,
         signal: options.signal,
       });
-      const answer = tokenizer.decode(out.tokens);
+      const vocab = tokenizer.vocabSize ?? Infinity;
+      const answer = tokenizer.decode(out.tokens.filter((id) => id < vocab));
       details.push({ key, depth: prompt.depth, answer, correct: firstInteger(answer) === key });
       options.onProgress?.(++done, total);
     }

@@ -50,7 +50,7 @@ test('the whole Brown corpus: 500 files, plain text', async (t) => {
   t.is(docs[499].id, 'brown/cr09');
   t.true(docs[0].text.startsWith('The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced "no evidence" that any irregularities took place.'));
   for (const d of docs) {
-    t.false(/\/[a-z$*+-]+\b/.test(d.text.slice(0, 2000)) && /\b\w+\/(nn|at|in|vbd)\b/.test(d.text), `${d.id} has tags left`);
+    t.false(/[A-Za-z]\/(nn|nns|np|at|in|vbd|jj|cc|rb)\b/.test(d.text), `${d.id} has tags left`);
     t.false(/ [,.;:?!]( |$)/m.test(d.text), `${d.id} has unglued punctuation`);
   }
 });
