@@ -158,8 +158,8 @@ export interface NativeBinding {
   setNumThreads(threads: number): void;
   ropeApply(options: NativeRopeApplyOptions): Promise<NativeRopeApplyResult>;
   ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;
-  attention(options: NativeAttentionOptions): Promise<Float32Array>;
   attention(options: NativeAttentionOptions & { gradOut: Float32Array }): Promise<{ out: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }>;
+  attention(options: NativeAttentionOptions): Promise<Float32Array>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   loadModel(options: NativeJobOptions & {

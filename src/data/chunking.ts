@@ -98,7 +98,7 @@ export async function* packSegments(tokenStreams: TokenStreams, opts: PackOption
 
 /** Evaluation windows: how many tokens, from where, and how many per document. */
 export interface WindowOptions {
-  /** Tokens between window starts; default `length` (windows do not overlap). */
+  /** Document tokens between window starts; default the tokens one window takes (no overlap, no gap). */
   stride?: number;
   /** At most this many windows per document; default unlimited. 1 is the paper's protocol (each document truncated to its first L tokens). */
   maxPerDocument?: number;
@@ -127,7 +127,8 @@ export class WindowStream implements AsyncIterable<Int32Array> {
 
   constructor(private readonly docs: TokenStreams, readonly length: number, private readonly opts: WindowOptions = {}) {
     checkInteger(length, 2, 'length');
-    this.stride = opts.stride === undefined ? length : checkInteger(opts.stride, 1, 'stride');
+    const span = opts.bosId === undefined ? length : length - 1;
+    this.stride = opts.stride === undefined ? span : checkInteger(opts.stride, 1, 'stride');
     this.maxPerDocument = opts.maxPerDocument === undefined ? Infinity : checkInteger(opts.maxPerDocument, 1, 'maxPerDocument');
     if (opts.bosId !== undefined) checkInteger(opts.bosId, 0, 'bosId');
   }

@@ -11,4 +11,5 @@ export { readParquet, openFileBuffer, PARQUET_COMPRESSORS, type ParquetOptions, 
 export * from './chunking';
 export * from './segment-stream';
 export * from './passkey-synthetic';
+export * from './pretraining';
 export { hash32, Prng, permutation } from './prng';

@@ -11,9 +11,29 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type Compressors } from 'hyparquet';
+import type { AsyncBuffer, Compressors } from 'hyparquet';
 
 import { dataError, describeValue, type Document } from './types';
+
+type Hyparquet = typeof import('hyparquet');
+let loaded: Promise<Hyparquet> | undefined;
+
+/**
+ * hyparquet is ESM-only. Node >= 20.19 can require() it; older Node needs a real import(), which
+ * TypeScript's CommonJS output would turn back into require(), hence the Function. Loaded on
+ * first use so that importing the data layer never depends on it.
+ */
+function hyparquet(): Promise<Hyparquet> {
+  loaded ??= (async () => {
+    try {
+      return require('hyparquet') as Hyparquet;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw e;
+      return (new Function('s', 'return import(s)') as (s: string) => Promise<Hyparquet>)('hyparquet');
+    }
+  })();
+  return loaded;
+}
 
 /** An AsyncBuffer over an open file, counting the bytes it reads (tests check it stays small). */
 export interface FileBuffer extends AsyncBuffer {
@@ -69,6 +89,7 @@ export interface ParquetOptions {
 export async function* readParquet(file: string | FileBuffer, opts: ParquetOptions = {}): AsyncGenerator<Document> {
   const field = opts.textField ?? 'text';
   const name = opts.name ?? (typeof file === 'string' ? file : 'parquet');
+  const { parquetMetadataAsync, parquetReadObjects, parquetSchema } = await hyparquet();
   const buffer = typeof file === 'string' ? await openFileBuffer(file) : file;
   try {
     let metadata;

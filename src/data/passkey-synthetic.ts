@@ -6,7 +6,8 @@
  *   intro \n filler-prefix \n "The pass key is K. Remember it. K is the pass key." \n filler-suffix \n
  *   "What is the pass key? The pass key is K"
  *
- * with the filler sentence repeated back to back (`filler * n`, no separator, as that code does).
+ * where each filler part is the first N characters of the endless "F F F ..." (the filler sentence
+ * repeated, joined by spaces, cut at any character), as our evaluation (src/eval/passkey.ts) builds it.
  * Half the sequences are canonical (that key line, question and filler; the intro where it fits:
  * with byte tokens the intro and lines alone take 253 tokens); the rest vary the phrasing (some
  * drop the intro) and half of those take their filler from natural training text, so the model
@@ -26,7 +27,7 @@ import { checkInteger, dataError, describeValue } from './types';
 /** The evaluation's task description (first line of the prompt). */
 export const PASSKEY_INTRO = 'There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.';
 
-/** The evaluation's filler, repeated back to back. */
+/** The evaluation's filler sentence. */
 export const PASSKEY_FILLER = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.';
 
 /** A prompt shape: optional intro, the line that hides the key, the closing question + answer. */
@@ -45,9 +46,15 @@ export const PASSKEY_TEMPLATES: readonly PasskeyTemplate[] = Object.freeze([
   { intro: 'Find the key below.', key: (k) => `Key: ${k}. Remember ${k}.`, question: (k) => `Which key was given? The key was ${k}` },
 ]);
 
-/** The canonical prompt text (what the evaluation builds): filler repeated `prefixRepeats` / `suffixRepeats` times. */
-export function passkeyPrompt(key: string | number, prefixRepeats: number, suffixRepeats: number, template = PASSKEY_TEMPLATES[0]): string {
-  return layout(template, String(key), PASSKEY_FILLER.repeat(prefixRepeats), PASSKEY_FILLER.repeat(suffixRepeats));
+/** The first `chars` characters of the endless filler "F F F ..." (the evaluation's slicing). */
+export function passkeyFiller(chars: number): string {
+  const unit = `${PASSKEY_FILLER} `;
+  return unit.repeat(Math.ceil(chars / unit.length)).slice(0, chars);
+}
+
+/** A prompt with its answer: `prefixChars` / `suffixChars` of filler around the key line (template 0: the evaluation's). */
+export function passkeyPrompt(key: string | number, prefixChars: number, suffixChars: number, template = PASSKEY_TEMPLATES[0]): string {
+  return layout(template, String(key), passkeyFiller(prefixChars), passkeyFiller(suffixChars));
 }
 
 /** The prompt's lines joined by newlines; a template without intro has no intro line. */
@@ -98,7 +105,7 @@ export class PasskeySynthesizer {
     const share = opts.canonicalShare ?? 0.5;
     if (typeof share !== 'number' || !(share >= 0 && share <= 1)) throw dataError(undefined, 'canonicalShare', 'a number in [0, 1]', describeValue(share));
     // Prompt tokens with no filler, measured with the widest key so any key fits.
-    this.fixed = PASSKEY_TEMPLATES.map((t) => encodeText(tokenizer, passkeyPrompt('99999', 0, 0, t)).length);
+    this.fixed = PASSKEY_TEMPLATES.map((t) => encodeText(tokenizer, passkeyPrompt(99999, 0, 0, t)).length);
     const smallest = Math.min(...this.fixed);
     if (smallest > this.length - 2) {
       throw dataError(undefined, 'length', `a segment length of at least ${smallest + 2} for passkey sequences`, describeValue(this.length));
@@ -123,28 +130,18 @@ export class PasskeySynthesizer {
     const fits = PASSKEY_TEMPLATES.map((_, i) => i).filter((i) => this.fixed[i] <= target);
     const template = canonical ? (this.fixed[0] <= target ? 0 : 1) : rng.pick(fits);
     const natural = !canonical && this.opts.fillerText !== undefined && this.opts.fillerText.length > 0 && rng.next() < 0.5;
-    const filler = natural ? this.naturalText(rng, 4 * body + 64) : PASSKEY_FILLER.repeat(Math.ceil((4 * body + 64) / PASSKEY_FILLER.length));
+    // Natural filler runs on across the key; the evaluation's restarts at "The grass" on each side.
+    const text = natural ? this.naturalText(rng, 4 * body + 64) : '';
     const depth = rng.next();
-    // Half the canonical-filler prompts use whole filler sentences on each side, as the evaluation does.
-    const wholeRepeats = !natural && rng.next() < 0.5;
 
     // Shrink the filler until the prompt fits its target; one pass for byte tokens (chars = tokens).
     let chars = target - this.fixed[template];
     let prompt: Int32Array = new Int32Array(0);
     for (let tries = 0; tries < 12; tries++) {
       const n = Math.max(0, chars);
-      let prefix: string;
-      let suffix: string;
-      if (wholeRepeats) {
-        const reps = Math.floor(n / PASSKEY_FILLER.length);
-        const before = Math.round(reps * depth);
-        prefix = PASSKEY_FILLER.repeat(before);
-        suffix = PASSKEY_FILLER.repeat(reps - before);
-      } else {
-        const a = Math.round(n * depth);
-        prefix = filler.slice(0, a);
-        suffix = filler.slice(a, n);
-      }
+      const a = Math.round(n * depth);
+      const prefix = natural ? text.slice(0, a) : passkeyFiller(a);
+      const suffix = natural ? text.slice(a, n) : passkeyFiller(n - a);
       prompt = encodeText(this.tokenizer, layout(PASSKEY_TEMPLATES[template], key, prefix, suffix));
       if (prompt.length <= target || n === 0) break;
       chars -= Math.max(1, Math.ceil((prompt.length - target) * (n / Math.max(1, prompt.length - this.fixed[template]))));
@@ -160,7 +157,7 @@ export class PasskeySynthesizer {
       const need = this.length - 1 - at;
       let tail: Int32Array = new Int32Array(0);
       for (let chars2 = need + 16; tail.length < need; chars2 *= 2) {
-        tail = encodeText(this.tokenizer, natural ? this.naturalText(rng, chars2) : PASSKEY_FILLER.repeat(Math.ceil(chars2 / PASSKEY_FILLER.length)));
+        tail = encodeText(this.tokenizer, natural ? this.naturalText(rng, chars2) : passkeyFiller(chars2));
       }
       out.set(tail.subarray(0, need), at);
     }

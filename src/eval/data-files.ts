@@ -5,7 +5,6 @@
  * of the perplexity evaluation (plain text or JSONL with a `text` field).
  */
 import fs from 'fs';
-import path from 'path';
 
 import { describeValue } from '../rope/errors';
 
@@ -161,34 +160,4 @@ export function parseCsv(text: string, file: string): LineRecord<string[]>[] {
   if (quoted) throw new DataFileError(`${file}:${rowLine}: Expected a closing quote but received the end of the file`, file, rowLine);
   if (field !== '' || row.length > 0 || fieldStarted) endRow();
   return rows;
-}
-
-/** A document for perplexity: its text and where it came from. */
-export interface TextDocument {
-  /** `file` for a plain-text file, `file:line` for a JSONL row. */
-  source: string;
-  text: string;
-}
-
-/**
- * Documents of the perplexity evaluation: a `.jsonl` file gives one document per line (its
- * `text` field, or `field`), any other file is one plain-text document.
- */
-export function readDocuments(files: string[], options: { field?: string } = {}): TextDocument[] {
-  const field = options.field ?? 'text';
-  const docs: TextDocument[] = [];
-  for (const file of files) {
-    const text = readText(file);
-    if (path.extname(file).toLowerCase() !== '.jsonl') {
-      docs.push({ source: file, text });
-      continue;
-    }
-    for (const { value, line } of parseJsonl(text, file)) {
-      const v = value as Record<string, unknown> | null;
-      const t = typeof v === 'object' && v !== null && !Array.isArray(v) ? v[field] : undefined;
-      if (typeof t !== 'string') throw dataError(file, line, field, 'a string', t);
-      docs.push({ source: `${file}:${line}`, text: t });
-    }
-  }
-  return docs;
 }

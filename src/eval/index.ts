@@ -5,8 +5,7 @@
  */
 export type { ScoringModel, RopeChoice, EvalJobOptions, EvalProgress } from './scoring-model';
 export { PyRandom } from './py-random';
-export { DataFileError, readDocuments, parseCsv, parseJsonl, parseJsonArray } from './data-files';
-export type { TextDocument } from './data-files';
+export { DataFileError, parseCsv, parseJsonl, parseJsonArray } from './data-files';
 export { evaluatePerplexity, planWindows, sampleDocuments } from './perplexity';
 export type { PerplexityOptions, PerplexityResult, PerplexityWindow, WindowOptions } from './perplexity';
 export { measureEvalOverhead } from './overhead';

@@ -69,6 +69,8 @@ test('documentWindows: whole-document windows, short documents skipped and count
   t.deepEqual(arrays(await all(first)), [[B, 1, 2, 3], [B, 10, 11, 12], [B, 7, 7, 7]]);
   t.deepEqual(first.stats, { documents: 3, skipped: 0, windows: 3 });
 
+  // With BOS a window takes length-1 document tokens, and the next starts right after them.
+  t.deepEqual(arrays(await all(documentWindows([docs[1]], 4, { bosId: B }))), [[B, 10, 11, 12], [B, 13, 14, 15], [B, 16, 17, 18]]);
   const sliding = documentWindows([docs[1]], 6, { stride: 2 });
   t.deepEqual(arrays(await all(sliding)).map((x) => x[0]), [10, 12, 14]);
   t.throws(() => documentWindows(docs, 4, { stride: 0 }), { instanceOf: DataError, message: 'Expected a positive integer for stride but received 0 of type number' });

@@ -1,17 +1,23 @@
 /** Synthetic passkey sequences: the evaluation's exact prompt, exact lengths, variety, and the resumable mix. */
+import * as path from 'node:path';
+
 import test from 'ava';
 
-import { DataError, mixSegments, PASSKEY_FILLER, PASSKEY_INTRO, passkeyPrompt, PasskeySynthesizer, SegmentStream } from '../../src/data';
-import { ByteTokenizer } from '../../src/model/tokenizer';
+import { DataError, mixSegments, PASSKEY_FILLER, passkeyFiller, PASSKEY_INTRO, passkeyPrompt, PasskeySynthesizer, SegmentStream } from '../../src/data';
+import { passkeyText } from '../../src/eval/passkey';
+import { ByteTokenizer, loadTokenizer } from '../../src/model/tokenizer';
 
 const tok = new ByteTokenizer();
 const NATURAL = 'And it came to pass in those days, that there went out a decree from Caesar Augustus. '.repeat(200);
 
-test('passkeyPrompt is the evaluation prompt, word for word', (t) => {
+test('passkeyPrompt is the evaluation prompt, word for word, with the answer', (t) => {
   t.is(PASSKEY_INTRO, 'There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.');
   t.is(PASSKEY_FILLER, 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.');
-  t.is(passkeyPrompt(12345, 2, 1), [PASSKEY_INTRO, PASSKEY_FILLER + PASSKEY_FILLER, 'The pass key is 12345. Remember it. 12345 is the pass key.', PASSKEY_FILLER, 'What is the pass key? The pass key is 12345'].join('\n'));
+  t.is(passkeyFiller(99), `${PASSKEY_FILLER} The grass`);
+  t.is(passkeyPrompt(12345, 99, 7), [PASSKEY_INTRO, `${PASSKEY_FILLER} The grass`, 'The pass key is 12345. Remember it. 12345 is the pass key.', 'The gra', 'What is the pass key? The pass key is 12345'].join('\n'));
   t.is(passkeyPrompt(12345, 0, 0).length, 253); // why the intro barely fits a 256-token context
+  // The evaluation's own builder (src/eval/passkey.ts) gives the same text up to the answer.
+  for (const [a, b] of [[0, 0], [7, 300], [455, 91]]) t.is(passkeyPrompt(54321, a, b), `${passkeyText(54321, a, b)} 54321`);
 });
 
 test('every sequence is exactly length tokens: [BOS, prompt ending in the key, EOS, tail, EOS]', (t) => {
@@ -46,9 +52,9 @@ test('canonical sequences are the evaluation prompt (intro where it fits) with i
     if (s.template === 0) t.is(lines.shift(), PASSKEY_INTRO);
     else t.is(s.template, 1);
     t.is(lines.length, 4);
-    t.true(PASSKEY_FILLER.repeat(20).startsWith(lines[0]));
+    t.true(passkeyFiller(2000).startsWith(lines[0]));
     t.is(lines[1], `The pass key is ${s.key}. Remember it. ${s.key} is the pass key.`);
-    t.true(PASSKEY_FILLER.repeat(20).includes(lines[2]));
+    t.true(passkeyFiller(2000).startsWith(lines[2]));
     t.is(lines[3], `What is the pass key? The pass key is ${s.key}`);
     t.false(s.natural);
   }
@@ -70,7 +76,7 @@ test('the mix varies template, filler, prompt length and key depth; seeded and d
   t.notDeepEqual(Array.from(new PasskeySynthesizer(tok, { length: 256, seed: 4 }).segment(123)), Array.from(samples[123].tokens));
   // Pinned: a resumed run must regenerate the same sequences in any later version.
   t.is(samples[0].key, again.sample(0).key);
-  t.deepEqual(samples.slice(0, 3).map((s) => [s.key, s.template, s.natural, s.promptLength]), [['82234', 1, false, 193], ['80977', 1, false, 161], ['53070', 1, false, 160]]);
+  t.deepEqual(samples.slice(0, 3).map((s) => [s.key, s.template, s.natural, s.promptLength]), [['82234', 1, false, 247], ['80977', 1, false, 161], ['53070', 1, false, 160]]);
 });
 
 test('a segment too short for any prompt is an error', (t) => {
@@ -94,4 +100,16 @@ test('mixSegments: about `share` synthetic, and a resumed mix continues exactly'
   const resumed = mixSegments(new SegmentStream(base, { position: saved.base }), synth, 0.15, 11, saved.step);
   t.deepEqual([...before, ...Array.from({ length: 2000 - 777 }, () => resumed.next()[1])], out);
   t.throws(() => mixSegments(new SegmentStream(base), synth, 1, 0), { instanceOf: DataError, message: 'Expected a number in [0, 1) for share but received 1 of type number' });
+});
+
+test('with a BPE tokenizer too: exact lengths, the key at the end of the prompt', async (t) => {
+  const bpe = await loadTokenizer(path.join(__dirname, '..', 'fixtures', 'checkpoint', 'bpe-tokenizer'));
+  const p = new PasskeySynthesizer(bpe, { length: 400, seed: 5, fillerText: NATURAL });
+  for (let i = 0; i < 40; i++) {
+    const s = p.sample(i);
+    t.is(s.tokens.length, 400);
+    t.is(s.tokens[0], bpe.bosId ?? -1);
+    t.is(s.tokens[399], bpe.eosId ?? -1);
+    t.true(bpe.decode(Array.from(s.tokens.subarray(1, 1 + s.promptLength))).endsWith(s.key));
+  }
 });
