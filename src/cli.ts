@@ -6,6 +6,11 @@
 import { Command } from 'commander';
 
 import { registerEstimateCommand } from './cli/estimate-command';
+import { registerBenchTasksCommand } from './cli/bench-tasks-command';
+import { registerFinetuneCommand } from './cli/finetune-command';
+import { registerPasskeyCommand } from './cli/passkey-command';
+import { registerPplCommand } from './cli/ppl-command';
+import { registerReportCommand } from './cli/report-command';
 import { registerRopeCommand } from './cli/rope-command';
 import { native } from './native';
 
@@ -15,6 +20,11 @@ function buildProgram(): Command {
     .showHelpAfterError();
   registerRopeCommand(program);
   registerEstimateCommand(program);
+  registerFinetuneCommand(program);
+  registerPplCommand(program);
+  registerPasskeyCommand(program);
+  registerBenchTasksCommand(program);
+  registerReportCommand(program);
   program
     .command('info')
     .description('print what the native addon offers (libtorch version, CUDA, threads)')

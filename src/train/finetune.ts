@@ -59,7 +59,7 @@ export interface FinetuneOptions extends JobOptions {
   /** Continue the run in `out` from its latest checkpoint. */
   resume?: boolean;
   /** Builds the data source, from a saved position when resuming. */
-  data: (position: unknown | undefined) => SegmentSource;
+  data: (position: unknown | undefined) => SegmentSource | Promise<SegmentSource>;
   /** Extra fields recorded in run.json and compared on resume (data description, seed, ...). */
   runInfo?: Record<string, unknown>;
   /** Save dtype of the final model (default: the base config's torch_dtype). */
@@ -137,7 +137,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   } else {
     fs.rmSync(metricsFile, { force: true });
   }
-  const data = o.data(state.dataPosition);
+  const data = await o.data(state.dataPosition);
   const accumulation = o.globalBatch / o.microBatch;
   const bar = progressBar('train', o.steps, { loss: '-', 'tok/s': '-' });
   bar.update(state.step);

@@ -80,7 +80,7 @@ test('ppl: JSON results per length; --rope yarn --factor; --output feeds report'
   t.like(yarn, { method: 'yarn x4', rope: { method: 'yarn', length: 256 }, truncate: true });
   t.like(yarn.results[0], { windows: 1, tokens: 127, documents: 1 });
   const table = await run(['ppl', ...common, '--data', data[1], '--lengths', '64', '--samples', '1']);
-  t.regex(table, /^perplexity of .* \(model\), stride 256\nlength +ppl +tokens +windows +documents +skipped\n64 +\d+\.\d{4} +63 +1 +1 +0$/);
+  t.regex(table, /^perplexity of .* \(model\), stride 256\nlength +ppl +tokens +windows +documents +skipped\n64 +\d+\.\d{4} +189 +3 +1 +0$/);
   const rep = await run(['report', path.join(dir, 'ppl.json'), path.join(dir, 'yarn.json'), '--out', path.join(dir, 'report')]);
   t.true(rep.includes('report.md'));
   t.true(fs.readFileSync(path.join(dir, 'report', 'report.md'), 'utf8').includes('| yarn x4 | - | - | '));

@@ -1,0 +1,89 @@
+// The fine-tune pipeline end to end through the CLI: kill -9 in the middle of a run, resume, and
+// the loss curve continues exactly as in an uninterrupted run; refusals that protect a run.
+import test from 'ava';
+import { execFile, spawn } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { promisify } from 'util';
+
+const run = promisify(execFile);
+const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
+const TINY = path.join(__dirname, '..', 'fixtures', 'model', 'tiny-llama');
+
+function setup(): { dir: string; model: string; data: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-ft-'));
+  const model = path.join(dir, 'base');
+  fs.cpSync(TINY, model, { recursive: true });
+  fs.writeFileSync(path.join(model, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'LongropeByteTokenizer' }));
+  const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again', 'light', 'water'];
+  const text = Array.from({ length: 3000 }, (_, i) => words[(i * 7 + (i >> 3)) % words.length]).join(' ');
+  const data = path.join(dir, 'corpus.txt');
+  fs.writeFileSync(data, text);
+  return { dir, model, data };
+}
+
+const args = (s: { model: string; data: string }, out: string, extra: string[] = []) => [BIN, 'finetune', '--model', s.model,
+  '--data', s.data, '--length', '64', '--rope', 'linear', '--factor', '2', '--steps', '40', '--out', out,
+  '--checkpoint-every', '5', '--global-batch', '2', '--micro-batch', '1', '--lr', '1e-3', '--schedule', 'linear',
+  '--warmup', '3', '--json', ...extra];
+
+const metrics = (out: string) => fs.readFileSync(path.join(out, 'training', 'metrics.jsonl'), 'utf8').trim().split('\n')
+  .map((l) => JSON.parse(l) as { step: number; loss: number; lr: number });
+
+test('kill -9 mid-run, resume: the loss curve continues as if uninterrupted', async (t) => {
+  t.timeout(240_000);
+  const s = setup();
+  const straight = path.join(s.dir, 'straight');
+  await run(process.execPath, args(s, straight));
+
+  const killed = path.join(s.dir, 'killed');
+  const child = spawn(process.execPath, args(s, killed), { stdio: 'ignore' });
+  const latest = path.join(killed, 'training', 'checkpoints', 'latest.json');
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step >= 10) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 20);
+    child.on('exit', () => { clearInterval(poll); resolve(); });
+    child.on('error', reject);
+  });
+  await new Promise((r) => child.on('exit', r).emit('noop'));
+  const before = metrics(killed).length;
+  t.true(before < 40, `the run was killed before the end (it had ${before} steps)`);
+
+  const { stdout } = await run(process.execPath, args(s, killed, ['--resume']));
+  const result = JSON.parse(stdout.trim().split('\n').pop()!);
+  t.true(result.resumedFrom >= 10 && result.resumedFrom < 40, `resumed from step ${result.resumedFrom}`);
+  const a = metrics(straight);
+  const b = metrics(killed);
+  t.deepEqual(b.map((m) => m.step), a.map((m) => m.step));
+  for (let i = 0; i < a.length; i++) {
+    t.true(Math.abs(a[i].loss - b[i].loss) <= 1e-6 * Math.max(1, a[i].loss), `step ${a[i].step}: ${a[i].loss} vs ${b[i].loss}`);
+    t.is(a[i].lr, b[i].lr);
+  }
+  // The final models are the same bytes.
+  t.deepEqual(fs.readFileSync(path.join(killed, 'model.safetensors')), fs.readFileSync(path.join(straight, 'model.safetensors')));
+  fs.rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('a run is never overwritten: no --resume over a run, or a resume with other settings, is refused', async (t) => {
+  t.timeout(120_000);
+  const s = setup();
+  const out = path.join(s.dir, 'run');
+  await run(process.execPath, args(s, out).map((a) => (a === '40' ? '5' : a)));
+  const weights = fs.readFileSync(path.join(out, 'model.safetensors'));
+  const again = await run(process.execPath, args(s, out).map((a) => (a === '40' ? '5' : a))).catch((e) => e);
+  t.regex(again.stderr, /already holds a training run; pass --resume/);
+  const other = await run(process.execPath, args(s, out, ['--resume']).map((a) => (a === '64' ? '48' : a === '40' ? '5' : a))).catch((e) => e);
+  t.regex(other.stderr, /run\.json: the run to resume has a different length \(saved 64, requested 48\); nothing was overwritten/);
+  t.deepEqual(fs.readFileSync(path.join(out, 'model.safetensors')), weights);
+  const empty = path.join(s.dir, 'tiny.txt');
+  fs.writeFileSync(empty, 'too short');
+  const short = await run(process.execPath, args({ ...s, data: empty }, path.join(s.dir, 'short'))).catch((e) => e);
+  t.regex(short.stderr, /Expected at least 62 tokens of training text for length 64 but received \d+/);
+  fs.rmSync(s.dir, { recursive: true, force: true });
+});
