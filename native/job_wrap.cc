@@ -23,6 +23,13 @@ at::Tensor ParseTokens(const Napi::Value& v, const std::string& field) {
 }
 
 
+std::pair<std::string, std::string> ParseSaveTarget(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) ThrowTypeError("file", "a path string", DescribeValue(info[0]));
+  if (!info[1].IsBuffer()) ThrowTypeError("header", "a Buffer", DescribeValue(info[1]));
+  auto buf = info[1].As<Napi::Buffer<char>>();
+  return {info[0].As<Napi::String>().Utf8Value(), std::string(buf.Data(), buf.Length())};
+}
+
 std::vector<TensorLocation> ParseLocations(const Napi::Value& v, const std::string& field) {
   if (!v.IsArray()) ThrowTypeError(field, "an array of tensor locations", DescribeValue(v));
   auto arr = v.As<Napi::Array>();

@@ -24,6 +24,8 @@ struct Control {
 Control ParseControl(const Napi::Object& opts, const std::string& where);
 // A non-empty Int32Array of token ids -> int64 tensor.
 at::Tensor ParseTokens(const Napi::Value& v, const std::string& field);
+// (file: string, header: Buffer) of a safetensors save call: the path and the complete header.
+std::pair<std::string, std::string> ParseSaveTarget(const Napi::CallbackInfo& info);
 // [{name, dtype, shape, file, offset, byteLength}] as validated by src/model/checkpoint.ts.
 std::vector<TensorLocation> ParseLocations(const Napi::Value& v, const std::string& field);
 

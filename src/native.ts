@@ -80,14 +80,17 @@ export interface NativeModelConfig {
   intermediateSize: number;
   numLayers: number;
   numHeads: number;
+  /** num_key_value_heads, defaulting to num_attention_heads (no GQA). */
   numKvHeads: number;
+  /** head_dim, or hidden_size / num_attention_heads. */
   headDim: number;
   rmsNormEps: number;
+  /** Mistral's sliding_window; null when absent, null, or for llama (HF's LLaMA ignores it). */
   slidingWindow: number | null;
   tieWordEmbeddings: boolean;
 }
 
-/** A weight's place in a safetensors file (validated by src/model/checkpoint.ts). */
+/** Where one weight lies: an absolute offset in an absolute (real) file path (validated by src/model/checkpoint.ts). */
 export interface NativeTensorLocation {
   name: string;
   dtype: 'F32' | 'F16' | 'BF16';

@@ -108,46 +108,56 @@ std::shared_ptr<const LlamaModel> ModelWrap::Get(const Napi::Env& env) const {
   return model_;
 }
 
+// The arguments nll() and logits() share: tokens, {rope, positionOffset, chunk, ..., control}.
+// Everything in it is plain C++, so it can travel to the worker thread.
+struct ForwardCall {
+  at::Tensor tokens;
+  RopeParams rope;
+  int64_t offset;
+  ForwardOptions fwd;
+  Control control;
+};
+
+static ForwardCall ParseForwardCall(const Napi::CallbackInfo& info, const Napi::Object& opts, const std::string& where) {
+  ForwardCall c;
+  c.tokens = ParseTokens(info[0], "tokens");
+  c.rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
+  c.offset = GetInteger(opts, "positionOffset", where, 0);
+  c.fwd = ParseForwardOptions(opts, where);
+  c.control = ParseControl(opts, where);
+  return c;
+}
+
 Napi::Value ModelWrap::Nll(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto model = Get(info.Env());
-    const std::string where = "nll options";
-    at::Tensor tokens = ParseTokens(info[0], "tokens");
-    Napi::Object opts = RequireObject(info[1], where);
-    RopeParams rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
-    const int64_t offset = GetInteger(opts, "positionOffset", where, 0);
-    const int64_t score_from = GetInteger(opts, "scoreFrom", where, 1);
-    ForwardOptions fwd = ParseForwardOptions(opts, where);
-    Control control = ParseControl(opts, where);
+    const Napi::Object opts = RequireObject(info[1], "nll options");
+    const ForwardCall c = ParseForwardCall(info, opts, "nll options");
+    const int64_t score_from = GetInteger(opts, "scoreFrom", "nll options", 1);
     return RunAsync<at::Tensor>(
         info.Env(),
-        [=]() mutable {
+        [model, c, score_from]() {
           at::NoGradGuard no_grad;
-          control.job.SetTotal(model->config().layers + 1);
-          return model->Nll(tokens, offset, score_from, rope, fwd, &control.job).nll;
+          c.control.job.SetTotal(model->config().layers + 1);
+          return model->Nll(c.tokens, c.offset, score_from, c.rope, c.fwd, &c.control.job).nll;
         },
-        [control](Napi::Env env, at::Tensor& nll) -> Napi::Value { return Float32ArrayFromTensor(env, nll); });
+        [control = c.control](Napi::Env env, at::Tensor& nll) -> Napi::Value { return Float32ArrayFromTensor(env, nll); });
   });
 }
 
 Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto model = Get(info.Env());
-    const std::string where = "logits options";
-    at::Tensor tokens = ParseTokens(info[0], "tokens");
-    Napi::Object opts = RequireObject(info[1], where);
-    RopeParams rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
-    const int64_t offset = GetInteger(opts, "positionOffset", where, 0);
-    const int64_t last_n = GetInteger(opts, "lastN", where, 1);
-    ForwardOptions fwd = ParseForwardOptions(opts, where);
-    Control control = ParseControl(opts, where);
+    const Napi::Object opts = RequireObject(info[1], "logits options");
+    const ForwardCall c = ParseForwardCall(info, opts, "logits options");
+    const int64_t last_n = GetInteger(opts, "lastN", "logits options", 1);
     return RunAsync<at::Tensor>(
         info.Env(),
-        [=]() mutable {
+        [model, c, last_n]() {
           at::NoGradGuard no_grad;
-          return model->Logits(tokens, offset, last_n, rope, fwd, &control.job);
+          return model->Logits(c.tokens, c.offset, last_n, c.rope, c.fwd, &c.control.job);
         },
-        [control](Napi::Env env, at::Tensor& logits) -> Napi::Value { return Float32ArrayFromTensor(env, logits); });
+        [control = c.control](Napi::Env env, at::Tensor& logits) -> Napi::Value { return Float32ArrayFromTensor(env, logits); });
   });
 }
 
@@ -193,12 +203,8 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto model = Get(info.Env());
-    if (!info[0].IsString()) ThrowTypeError("file", "a path string", DescribeValue(info[0]));
-    if (!info[1].IsBuffer()) ThrowTypeError("header", "a Buffer", DescribeValue(info[1]));
+    const auto [file, header] = ParseSaveTarget(info);
     if (!info[2].IsArray()) ThrowTypeError("tensors", "an array of {name, dtype}", DescribeValue(info[2]));
-    const std::string file = info[0].As<Napi::String>().Utf8Value();
-    auto buf = info[1].As<Napi::Buffer<char>>();
-    std::string header(buf.Data(), buf.Length());
     std::unordered_map<std::string, at::Tensor> params;
     for (auto& [name, t] : model->NamedParameters()) params.emplace(name, t);
     std::vector<at::Tensor> tensors;
@@ -213,7 +219,7 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
       dtypes.push_back(GetString(o, "dtype", "tensors[" + std::to_string(i) + "]"));
     }
     return RunAsync<bool>(
-        info.Env(), [=]() { SaveTensors(file, header, tensors, dtypes); return true; },
+        info.Env(), [file = file, header = header, tensors, dtypes]() { SaveTensors(file, header, tensors, dtypes); return true; },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   });
 }

@@ -112,17 +112,13 @@ Napi::Value TrainerWrap::OptimizerStateInfo(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::SaveOptimizerState(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto trainer = Get(info.Env());
-    if (!info[0].IsString()) ThrowTypeError("file", "a path string", DescribeValue(info[0]));
-    if (!info[1].IsBuffer()) ThrowTypeError("header", "a Buffer", DescribeValue(info[1]));
-    const std::string file = info[0].As<Napi::String>().Utf8Value();
-    auto buf = info[1].As<Napi::Buffer<char>>();
-    std::string header(buf.Data(), buf.Length());
+    const auto [file, header] = ParseSaveTarget(info);
     // Snapshot now (on the JS thread, between steps): the order matches optimizerStateInfo().
     std::vector<at::Tensor> tensors;
     for (auto& [name, t] : trainer->OptimizerState()) tensors.push_back(t.detach().to(at::kCPU, at::kFloat, false, true));
     std::vector<std::string> dtypes(tensors.size(), "F32");
     return RunAsync<bool>(
-        info.Env(), [=]() { SaveTensors(file, header, tensors, dtypes); return true; },
+        info.Env(), [file = file, header = header, tensors, dtypes]() { SaveTensors(file, header, tensors, dtypes); return true; },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
   });
 }

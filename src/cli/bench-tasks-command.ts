@@ -11,7 +11,7 @@ import type { TaskResult } from '../eval/tasks/types';
 import { Model } from '../model/model';
 import { loadTokenizer } from '../model/tokenizer';
 import { describeValue } from '../rope/errors';
-import { formatTable, parseNonNegativeInt, parsePositiveInt, parseRopeArg, progressLine, ropeLabel, writeResultFile } from './rope-arg';
+import { formatTable, parseNonNegativeInt, parsePositiveInt, parseRopeArg, progressLine, ropeLabel, writeResultFile, withRopeOptions } from './rope-arg';
 
 interface BenchFlags {
   model: string;
@@ -49,8 +49,7 @@ const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '-'
 /** Registers `bench-tasks` on the CLI program. */
 export function registerBenchTasksCommand(program: Command): void {
   const names = Object.keys(TASKS).join(', ');
-  program
-    .command('bench-tasks')
+  withRopeOptions(program.command('bench-tasks'))
     .description('multiple-choice benchmarks scored by log-likelihood as lm-evaluation-harness does (acc, acc_norm, mc2)')
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--task <name=path...>', `benchmarks to run (${names}); path: ${Object.values(TASKS).map((t) => `${t.name}: ${t.files}`).join('; ')}`)
@@ -59,8 +58,6 @@ export function registerBenchTasksCommand(program: Command): void {
     .option('--shots <n>', 'few-shot examples (default: 25 ARC, 10 HellaSwag, 5 MMLU; TruthfulQA is always 0)')
     .option('--add-bos', 'prepend BOS to every request (the harness default for HF models is not to)')
     .option('--max-length <n>', 'longest model input; longer requests keep their last tokens (default the model\'s max_position_embeddings)')
-    .option('--rope <spec>', 'none | linear | ntk | dynamic-ntk | yarn | llama3 (with --factor), or a JSON file; default the model\'s')
-    .option('--factor <s>', 'extension ratio for a --rope method')
     .option('--tokenizer <dir>', 'tokenizer directory (default --model)')
     .option('--device <d>', 'cpu or cuda[:N]')
     .option('--label <name>', 'method label stored in the result (default from --rope)')

@@ -10,7 +10,7 @@ import { readModelConfig } from '../model/config';
 import { loadTokenizer } from '../model/tokenizer';
 import { finetune } from '../train/finetune';
 import { RECIPES, type Schedule, type ScheduleKind } from '../train/schedule';
-import { parsePositiveInt, parsePositiveNumber, parseRopeArg } from './rope-arg';
+import { parsePositiveInt, parsePositiveNumber, parseRopeArg, withRopeOptions } from './rope-arg';
 
 interface FinetuneFlags {
   model: string;
@@ -42,15 +42,12 @@ async function collect(docs: AsyncIterable<Document>): Promise<Document[]> {
 
 /** Registers `finetune` on the CLI program. */
 export function registerFinetuneCommand(program: Command): void {
-  program
-    .command('finetune')
+  withRopeOptions(program.command('finetune'))
     .description('fine-tune at an extended length with a RoPE spec (resumable)')
     .requiredOption('--model <dir>', 'Hugging Face model directory to start from')
     .option('--data <paths...>', 'text/JSONL/Parquet files or folders (default: the bundled training split)')
     .option('--text-field <name>', 'JSONL/Parquet field holding the text', 'text')
     .requiredOption('--length <n>', 'training segment length in tokens')
-    .option('--rope <spec>', 'method name (with --factor) or a RopeSpec / rope_scaling JSON file; default the model\'s')
-    .option('--factor <s>', 'scale factor for a --rope method')
     .requiredOption('--steps <k>', 'optimizer steps')
     .requiredOption('--out <dir>', 'output directory (final model + training/)')
     .option('--resume', 'continue the run in --out from its latest checkpoint')

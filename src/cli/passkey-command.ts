@@ -17,6 +17,7 @@ import {
   progressLine,
   ropeLabel,
   writeResultFile,
+  withRopeOptions,
 } from './rope-arg';
 
 interface PasskeyFlags {
@@ -36,13 +37,10 @@ interface PasskeyFlags {
 
 /** Registers `passkey` on the CLI program. */
 export function registerPasskeyCommand(program: Command): void {
-  program
-    .command('passkey')
+  withRopeOptions(program.command('passkey'))
     .description('passkey retrieval: a 5-digit key hidden at a random depth of filler, prompts of exactly each length')
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--lengths <list>', 'prompt lengths in tokens, comma-separated (4k = 4096)')
-    .option('--rope <spec>', 'none | linear | ntk | dynamic-ntk | yarn | llama3 (with --factor), or a JSON file; default the model\'s')
-    .option('--factor <s>', 'extension ratio for a --rope method: target = s x original window')
     .option('--trials <n>', 'trials per length', '10')
     .option('--seed <s>', 'seed of depths and keys (Python random.Random(seed))', '0')
     .option('--max-new-tokens <n>', 'greedy tokens to decode', '8')

@@ -19,6 +19,7 @@ import {
   progressLine,
   ropeLabel,
   writeResultFile,
+  withRopeOptions,
 } from './rope-arg';
 
 interface PplFlags {
@@ -41,14 +42,11 @@ interface PplFlags {
 
 /** Registers `ppl` on the CLI program. */
 export function registerPplCommand(program: Command): void {
-  program
-    .command('ppl')
+  withRopeOptions(program.command('ppl'))
     .description('perplexity with a sliding window (stride 256) at each evaluation length, as in the LongRoPE paper')
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--data <files...>', 'documents: plain text files (one document each), JSONL (a "text" field per line), Parquet, or folders')
     .requiredOption('--lengths <list>', 'evaluation lengths, comma-separated (4k = 4096)')
-    .option('--rope <spec>', 'none | linear | ntk | dynamic-ntk | yarn | llama3 (with --factor), or a JSON file; default the model\'s')
-    .option('--factor <s>', 'extension ratio for a --rope method: target = s x original window')
     .option('--stride <n>', 'tokens between window starts', '256')
     .option('--truncate', 'one window per document: BOS + its first L-1 tokens')
     .option('--samples <n>', 'evaluate n documents drawn with --seed')

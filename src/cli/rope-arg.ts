@@ -7,6 +7,7 @@
  * (`{"method": ...}`), an HF config with `rope_scaling`, or a bare `rope_scaling` object.
  * Absent: the model's own config.rope.
  */
+import type { Command } from 'commander';
 import fs from 'fs';
 import path from 'path';
 
@@ -73,6 +74,13 @@ function fromFile(file: string, model: RopeSpec): RopeSpec {
   }
   // The rotary dims are the model's whatever the file says about heads.
   return ropeSpecFromHfConfig(config, { where, headDim: model.headDim });
+}
+
+/** Adds the shared `--rope` / `--factor` options that {@link parseRopeArg} reads. */
+export function withRopeOptions(command: Command): Command {
+  return command
+    .option('--rope <spec>', 'none | linear | ntk | dynamic-ntk | yarn | llama3 (with --factor), or a JSON file; default the model\'s')
+    .option('--factor <s>', 'extension ratio for a --rope method: target = s x original window');
 }
 
 /**

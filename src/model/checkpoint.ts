@@ -8,19 +8,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import type { NativeTensorLocation } from '../native';
 import { describeValue } from '../rope/errors';
 import { expectedTensorShapes, readJsonFile, readModelConfig, type ModelConfig } from './config';
 import { fileError, ModelFileError, readSafetensorsHeader, type SafetensorsEntry } from './safetensors';
 
-/** Where one weight lies: an absolute offset in an absolute (real) file path. */
-export interface TensorLocation {
-  name: string;
-  dtype: 'F32' | 'F16' | 'BF16';
-  shape: number[];
-  file: string;
-  offset: number;
-  byteLength: number;
-}
+/** Where one weight lies (the native loader's input type). */
+export type TensorLocation = NativeTensorLocation;
 
 /** A validated checkpoint. */
 export interface CheckpointIndex {

@@ -8,30 +8,18 @@ import * as path from 'node:path';
 
 import { describeValue, RopeSpecError } from '../rope/errors';
 import { hfConfigPatchFromSpec, ropeSpecFromHfConfig } from '../rope/hf-config';
+import type { NativeModelConfig } from '../native';
 import type { RopeSpec } from '../rope/types';
 import { fileError, ModelFileError } from './safetensors';
 
-/** A validated model configuration. */
-export interface ModelConfig {
+/** A validated model configuration: the runtime's sizes (NativeModelConfig) and the rest of config.json. */
+export interface ModelConfig extends NativeModelConfig {
   /** From architectures[0] (LlamaForCausalLM / MistralForCausalLM), else model_type. */
   architecture: 'llama' | 'mistral';
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  /** num_key_value_heads, defaulting to num_attention_heads (no GQA). */
-  numKvHeads: number;
-  /** head_dim, or hidden_size / num_attention_heads. */
-  headDim: number;
-  rmsNormEps: number;
   ropeTheta: number;
   maxPositionEmbeddings: number;
   /** original_max_position_embeddings, else the pretrained window the RoPE spec reads (L). */
   originalMaxPositionEmbeddings: number;
-  /** Mistral's sliding_window; null when absent, null, or for llama (HF's LLaMA ignores it). */
-  slidingWindow: number | null;
-  tieWordEmbeddings: boolean;
   /** torch_dtype (or transformers v5's `dtype`); float32 when absent, as HF assumes. */
   torchDtype: 'float32' | 'float16' | 'bfloat16';
   bosTokenId: number | null;
