@@ -7,7 +7,12 @@
 namespace longrope {
 namespace {
 
-#if TORCH_VERSION_MAJOR >= 2
+// at::scaled_dot_product_attention with a `scale` argument: torch 2.1 and later.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define LONGROPE_HAS_SDPA 1
+#endif
+
+#ifdef LONGROPE_HAS_SDPA
 // CUDA: SDPA picks FlashAttention for bf16/fp16 causal without a mask. A sliding window or a
 // query offset needs an explicit mask (memory-efficient backend). GQA: K/V repeated per group.
 at::Tensor CausalAttentionSdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -40,7 +45,7 @@ at::Tensor CausalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
                            const AttentionOptions& opts, const JobControl* job) {
   const bool needs_grad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
   if (q.is_cuda()) {
-#if TORCH_VERSION_MAJOR >= 2
+#ifdef LONGROPE_HAS_SDPA
     return CausalAttentionSdpa(q, k, v, opts);
 #else
     return CausalAttentionNaive(q, k, v, opts);
