@@ -3,8 +3,9 @@
  * models/tiny-base (Hugging Face format, bf16, with its training log). LLaMA architecture:
  * byte vocabulary (256 bytes + BOS + EOS), context 256, d = 256, 4 layers, 4 heads of 64
  * (32 rotary frequencies), SwiGLU 704, RoPE base 10000: ~3.3M parameters. Data: the training
- * split (Old Testament + 450 Brown files) with 20% synthetic passkey sequences mixed in, so the
- * model can retrieve a passkey at its own context. Seeded; resumable with --resume.
+ * split (Old Testament + 450 Brown files) with 40% synthetic sequences mixed in, half passkey
+ * sequences and half copy drills (src/data/copy-synthetic.ts): with passkey sequences alone
+ * (20%, 1000 steps) the model never learned to retrieve (0/50). Seeded; resumable with --resume.
  */
 import { Command } from 'commander';
 import fs from 'fs';
@@ -25,8 +26,11 @@ async function main(): Promise<void> {
     .option('--steps <n>', 'optimizer steps', '1000')
     .option('--batch <n>', 'segments per step', '16')
     .option('--lr <x>', 'peak learning rate', '2e-3')
-    .option('--synthetic <share>', 'share of synthetic passkey segments', '0.2')
+    .option('--synthetic <share>', 'share of synthetic segments (passkey sequences and copy drills)', '0.4')
     .option('--seed <n>', 'seed of everything', '1234')
+    .option('--no-copy-drills', 'synthetic share as passkey sequences only (no copy drills)')
+    .option('--init <dir>', 'start from this model instead of random weights (a later training stage)')
+    .option('--warmup <n>', 'warmup steps', '50')
     .option('--resume', 'continue the run in --run')
     .parse()
     .opts();
@@ -34,9 +38,14 @@ async function main(): Promise<void> {
   const init = path.join(o.run, 'init');
   if (!o.resume) {
     fs.rmSync(o.run, { recursive: true, force: true });
-    writeRandomModel(init, { vocabSize: 258, hiddenSize: 256, intermediateSize: 704, numLayers: 4, numHeads: 4,
-      maxPositionEmbeddings: 256, seed });
-    fs.writeFileSync(path.join(init, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: BYTE_TOKENIZER_CLASS }, null, 2) + '\n');
+    if (o.init) {
+      fs.mkdirSync(init, { recursive: true });
+      for (const f of ['config.json', 'model.safetensors', 'tokenizer_config.json']) fs.copyFileSync(path.join(o.init, f), path.join(init, f));
+    } else {
+      writeRandomModel(init, { vocabSize: 258, hiddenSize: 256, intermediateSize: 704, numLayers: 4, numHeads: 4,
+        maxPositionEmbeddings: 256, seed });
+      fs.writeFileSync(path.join(init, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: BYTE_TOKENIZER_CLASS }, null, 2) + '\n');
+    }
   }
   const config = readModelConfig(init);
   const tokenizer = new ByteTokenizer();
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
     length: 256,
     rope: config.rope,
     steps,
-    schedule: { kind: 'cosine', lr: Number(o.lr), warmupSteps: 50, totalSteps: steps, minFraction: 0.1 },
+    schedule: { kind: 'cosine', lr: Number(o.lr), warmupSteps: Number(o.warmup), totalSteps: steps, minFraction: 0.1 },
     globalBatch: Number(o.batch),
     microBatch: Number(o.batch),
     clip: 1,
@@ -56,9 +65,11 @@ async function main(): Promise<void> {
     optimizer: { beta1: 0.9, beta2: 0.95, weightDecay: 0.1 },
     resume: o.resume ?? false,
     saveDtype: 'bfloat16',
-    runInfo: { data: 'train split + synthetic passkey', syntheticShare: Number(o.synthetic), seed },
+    runInfo: { data: 'train split + synthetic passkey', syntheticShare: Number(o.synthetic), copyDrills: o.copyDrills,
+      seed, init: o.init ?? 'random' },
     data: (position) => pretrainingStream({
-      tokenizer, length: 256, seed, syntheticShare: Number(o.synthetic), position: position as PretrainingPosition | undefined,
+      tokenizer, length: 256, seed, syntheticShare: Number(o.synthetic), copyDrills: o.copyDrills,
+      position: position as PretrainingPosition | undefined,
     }),
     onStep: (m) => {
       if (!process.stderr.isTTY && (m.step % 25 === 0 || m.step === 1)) {

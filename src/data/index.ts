@@ -12,4 +12,5 @@ export * from './chunking';
 export * from './segment-stream';
 export * from './passkey-synthetic';
 export * from './pretraining';
+export * from './copy-synthetic';
 export { hash32, Prng, permutation } from './prng';

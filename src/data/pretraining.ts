@@ -6,6 +6,7 @@
  */
 import type { Tokenizer } from '../model/tokenizer';
 import type { CorpusOptions } from './corpora';
+import { CopySynthesizer } from './copy-synthetic';
 import { mixSegments, PasskeySynthesizer, type MixedSegments } from './passkey-synthetic';
 import { hash32 } from './prng';
 import { SegmentStream, type SegmentPosition } from './segment-stream';
@@ -25,8 +26,10 @@ export interface PretrainingOptions {
   length: number;
   /** One seed for everything (order, synthetic sequences, mix); default 0. A `position` brings its own. */
   seed?: number;
-  /** Share of synthetic passkey sequences; default 0.15. */
+  /** Share of synthetic sequences; default 0.15. */
   syntheticShare?: number;
+  /** Half of the synthetic share becomes copy drills (see copy-synthetic.ts); default false. */
+  copyDrills?: boolean;
   /** A position saved from the returned stream's `position()`. */
   position?: PretrainingPosition;
   corpus?: CorpusOptions;
@@ -51,5 +54,9 @@ export async function pretrainingStream(opts: PretrainingOptions): Promise<Mixed
     seed: hash32(seed, 1),
     fillerText: docs.map((d) => d.text).join('\n'),
   });
-  return mixSegments(base, synthetic, share, hash32(seed, 2), position?.step ?? 0);
+  const drills = new CopySynthesizer(opts.tokenizer, { length: opts.length, seed: hash32(seed, 3) });
+  const source = opts.copyDrills
+    ? { segment: (i: number) => (i % 2 === 0 ? drills.segment(i >> 1) : synthetic.segment(i >> 1)) }
+    : synthetic;
+  return mixSegments(base, source, share, hash32(seed, 2), position?.step ?? 0);
 }

@@ -24,10 +24,10 @@ const fixed4 = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 
 /** The Markdown of a report over `files`; plots are referenced as `<name>.svg` / `<name>.png`. */
 export function reportMarkdown(files: ResultFile[], plots: { ppl: boolean; passkey: boolean }): string {
   const out: string[] = ['# Evaluation report', '', 'Result files:', ''];
-  for (const f of files) out.push(`- \`${f.file}\`: ${f.kind}, method "${f.method}"`);
+  for (const f of files) out.push(`- \`${f.file}\`: ${f.kind}, method "${f.method}"${f.kind === 'perplexity' ? `, ${f.protocol}` : ''}`);
   const ppl = pplGrid(files);
   if (ppl.methods.length > 0) {
-    out.push('', '## Perplexity', '', 'Sliding window (LongRoPE protocol): rows are methods, columns evaluation lengths.', '');
+    out.push('', '## Perplexity', '', 'Rows are methods, columns evaluation lengths (each file\'s window protocol is listed above).', '');
     out.push(markdownTable(ppl, formatPpl, lengthLabel));
     if (plots.ppl) out.push('', '![Perplexity vs context length](ppl.svg)', '', '[PNG](ppl.png)');
   }

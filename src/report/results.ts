@@ -35,7 +35,7 @@ export interface TaskPoint {
 
 /** A result file, by kind. */
 export type ResultFile =
-  | { kind: 'perplexity'; method: string; file: string; results: PplPoint[] }
+  | { kind: 'perplexity'; method: string; file: string; results: PplPoint[]; protocol: string }
   | { kind: 'passkey'; method: string; file: string; results: PasskeyPoint[] }
   | { kind: 'tasks'; method: string; file: string; results: TaskPoint[] };
 
@@ -81,7 +81,10 @@ export function parseResultFile(json: unknown, file: string): ResultFile {
       const ppl = r.ppl === null ? NaN : num(file, r, 'ppl', `results[${i}].ppl`, (n) => n > 0, 'a number greater than 0 or null');
       return { length, ppl, tokens: r.tokens as number | undefined, windows: r.windows as number | undefined, documents: r.documents as number | undefined };
     });
-    return { kind, method, file, results };
+    // How the windows were laid out, from the ppl command's own fields (absent: the default).
+    const protocol = json.truncate === true ? 'one window per document (truncate)'
+      : `sliding window, stride ${typeof json.stride === 'number' ? json.stride : 256}`;
+    return { kind, method, file, results, protocol };
   }
   if (kind === 'passkey') {
     const results = rows.map((r, i): PasskeyPoint => ({
