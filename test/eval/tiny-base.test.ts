@@ -1,0 +1,32 @@
+// End to end on the bundled tiny base model (models/tiny-base): the evaluation pipeline sees a
+// real language model whose perplexity blows up past its 256-token window without scaling and is
+// rescued by a RoPE extension method, the problem LongRoPE addresses.
+import test from 'ava';
+import path from 'path';
+
+import { evaluatePerplexity } from '../../src/eval';
+import { loadTokenizer } from '../../src/model/tokenizer';
+import { Model } from '../../src/model/model';
+
+const DIR = path.join(__dirname, '..', '..', 'models', 'tiny-base');
+// Held-out text in the style of the evaluation split (Gospel of John 1:1-5, KJV).
+const TEXT = 'In the beginning was the Word, and the Word was with God, and the Word was God. The same was in the beginning '
+  + 'with God. All things were made by him; and without him was not any thing made that was made. In him was life; and the '
+  + 'life was the light of men. And the light shineth in darkness; and the darkness comprehended it not. ';
+
+test('tiny-base: a real language model that needs context extension', async (t) => {
+  t.timeout(120_000);
+  const model = await Model.load(DIR);
+  const tokenizer = await loadTokenizer(DIR);
+  t.is(tokenizer.vocabSize, 258);
+  const doc = Int32Array.from(tokenizer.encode(TEXT.repeat(5), { addBos: false }));
+  const own = await evaluatePerplexity(model, [doc], { lengths: [256], stride: 256 });
+  const rope = model.config.rope;
+  const plain = await evaluatePerplexity(model, [doc], { lengths: [1024], truncate: true });
+  const yarn = await evaluatePerplexity(model, [doc], { lengths: [1024], truncate: true, rope: { ...rope, method: 'yarn', length: 1024 } });
+  t.log(`per-byte ppl: 256 ${own[0].ppl.toFixed(2)}; 1024 unscaled ${plain[0].ppl.toFixed(1)}; 1024 yarn x4 ${yarn[0].ppl.toFixed(2)}`);
+  t.true(own[0].ppl < 8, 'it models English at its own window (a uniform byte model would score 258)');
+  t.true(plain[0].ppl > 20 * own[0].ppl, 'without scaling it breaks down beyond 256');
+  t.true(yarn[0].ppl < 2 * own[0].ppl, 'YaRN x4 keeps it working at 1024 without fine-tuning');
+  model.dispose();
+});
