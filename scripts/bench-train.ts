@@ -14,22 +14,30 @@ import { Trainer } from '../src/train/trainer';
 import { writeRandomModel } from './lib/random-model';
 
 const TOKENS_PER_STEP = 4096;
-const STEPS = Number(process.env.BENCH_STEPS ?? 4);
+const STEPS = Number(process.env.BENCH_STEPS ?? 8);
 
-async function tokensPerSecond(trainer: Trainer, seq: number, impl: 'fused' | 'naive'): Promise<number> {
+/**
+ * Tokens/s of the fused and the plain-ops step at one length. The two alternate step by step
+ * (after a warm-up of each), so drifts of the machine (turbo, allocator state) hit both alike.
+ */
+async function measure(trainer: Trainer, seq: number): Promise<{ fused: number; naive: number }> {
   const batch = TOKENS_PER_STEP / seq;
   const segment = (s: number) => Int32Array.from({ length: seq }, (_, i) => (i * 131 + s * 71) % 258);
   const rope = { ...trainer.model.config.rope, method: 'linear' as const, length: Math.max(seq, 256) };
-  const step = (k: number) => trainer.step([Array.from({ length: batch }, (_, b) => segment(k * batch + b))], { lr: 1e-4, rope, impl });
-  await step(0);  // warm-up
-  const times: number[] = [];
+  const step = (k: number, impl: 'fused' | 'naive') =>
+    trainer.step([Array.from({ length: batch }, (_, b) => segment(k * batch + b))], { lr: 1e-4, rope, impl });
+  await step(0, 'naive');
+  await step(0, 'fused');
+  const times = { fused: [] as number[], naive: [] as number[] };
   for (let k = 1; k <= STEPS; k++) {
-    const t0 = performance.now();
-    await step(k);
-    times.push(performance.now() - t0);
+    for (const impl of ['naive', 'fused'] as const) {
+      const t0 = performance.now();
+      await step(k, impl);
+      times[impl].push(performance.now() - t0);
+    }
   }
-  times.sort((a, b) => a - b);
-  return TOKENS_PER_STEP / (times[Math.floor(times.length / 2)] / 1000);
+  const rate = (xs: number[]) => TOKENS_PER_STEP / ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] / 1000);
+  return { fused: rate(times.fused), naive: rate(times.naive) };
 }
 
 async function main(): Promise<void> {
@@ -39,8 +47,7 @@ async function main(): Promise<void> {
   const trainer = new Trainer(model);
   const lengths: Record<number, { fused: number; naive: number; speedupVsNaive: number }> = {};
   for (const seq of [256, 2048]) {
-    const naive = await tokensPerSecond(trainer, seq, 'naive');
-    const fused = await tokensPerSecond(trainer, seq, 'fused');
+    const { fused, naive } = await measure(trainer, seq);
     lengths[seq] = { fused: Math.round(fused), naive: Math.round(naive), speedupVsNaive: fused / naive };
   }
   trainer.dispose();

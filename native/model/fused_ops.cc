@@ -98,11 +98,9 @@ class SwiGluFunction : public torch::autograd::Function<SwiGluFunction> {
     auto saved = ctx->get_saved_variables();
     const at::Tensor& gate = saved[0];
     const at::Tensor& up = saved[1];
-    at::Tensor sig = at::sigmoid(gate);
-    at::Tensor silu = gate * sig;
-    // d silu / d gate = sig * (1 + gate * (1 - sig))
-    at::Tensor d_gate = grads[0] * up * (sig * (1 + gate * (1 - sig)));
-    at::Tensor d_up = grads[0] * silu;
+    // ATen's own fused silu_backward, fed with the gradient at silu's output (grad * up).
+    at::Tensor d_gate = at::silu_backward(grads[0] * up, gate);
+    at::Tensor d_up = grads[0] * at::silu(gate);
     return {d_gate, d_up};
   }
 };
