@@ -79,7 +79,7 @@ Napi::Value RopeBenchmark(const Napi::CallbackInfo& info) {
     BenchConfig c{GetInteger(opts, "batch", where, 1), GetInteger(opts, "seq", where, 4096),
                   GetInteger(opts, "heads", where, 32), GetInteger(opts, "kvHeads", where, 32),
                   GetInteger(opts, "headDim", where, 128), GetInteger(opts, "iterations", where, 20),
-                  GetInteger(opts, "warmup", where, 3), at::kFloat};
+                  GetInteger(opts, "warmup", where, 3), at::kFloat, at::Device(at::kCPU), RopeParams{}};
     const std::string dtype = GetString(opts, "dtype", where, std::string("float32"));
     if (dtype != "float32" && dtype != "bfloat16") ThrowTypeError(where + ".dtype", "'float32' or 'bfloat16'", "'" + dtype + "'");
     c.dtype = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
