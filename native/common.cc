@@ -133,6 +133,17 @@ Napi::Array ShapeToArray(Napi::Env env, at::IntArrayRef shape) {
   return arr;
 }
 
+Napi::Array NamedShapes(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  auto list = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", tensors[i].first);
+    t.Set("shape", ShapeToArray(env, tensors[i].second.sizes()));
+    list.Set(i, t);
+  }
+  return list;
+}
+
 std::string ExceptionMessage(const std::exception& e) {
   if (auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
   return e.what();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace longrope {
@@ -38,6 +39,8 @@ at::Tensor TensorFromInt32Array(const Napi::Value& value, const std::string& fie
 // Any tensor (any dtype/device) -> a new Float32Array holding its float32 CPU values.
 Napi::Float32Array Float32ArrayFromTensor(Napi::Env env, const at::Tensor& tensor);
 Napi::Array ShapeToArray(Napi::Env env, at::IntArrayRef shape);
+// [{name, shape}] of named tensors (parameter lists, optimizer state).
+Napi::Array NamedShapes(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
 
 // Message of any exception with c10's backtrace stripped (users need the reason, not frames).
 std::string ExceptionMessage(const std::exception& e);

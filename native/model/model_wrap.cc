@@ -232,15 +232,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     out.Set("parameterBytes", static_cast<double>(model->ParameterBytes()));
     out.Set("device", model->device().str());
     out.Set("dtype", std::string(c10::toString(model->dtype())));
-    auto params = model->NamedParameters();
-    auto list = Napi::Array::New(env, params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      Napi::Object p = Napi::Object::New(env);
-      p.Set("name", params[i].first);
-      p.Set("shape", ShapeToArray(env, params[i].second.sizes()));
-      list.Set(i, p);
-    }
-    out.Set("parameters", list);
+    out.Set("parameters", NamedShapes(env, model->NamedParameters()));
     return out;
   });
 }

@@ -94,17 +94,9 @@ Napi::Value TrainerWrap::OptimizerStateInfo(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto trainer = Get(info.Env());
     Napi::Env env = info.Env();
-    auto state = trainer->OptimizerState();
     Napi::Object out = Napi::Object::New(env);
     out.Set("step", static_cast<double>(trainer->OptimizerStep()));
-    auto list = Napi::Array::New(env, state.size());
-    for (size_t i = 0; i < state.size(); ++i) {
-      Napi::Object t = Napi::Object::New(env);
-      t.Set("name", state[i].first);
-      t.Set("shape", ShapeToArray(env, state[i].second.sizes()));
-      list.Set(i, t);
-    }
-    out.Set("tensors", list);
+    out.Set("tensors", NamedShapes(env, trainer->OptimizerState()));
     return out;
   });
 }
