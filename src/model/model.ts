@@ -90,11 +90,7 @@ export class Model {
     const checkpoint = readCheckpoint(dir);
     const c = checkpoint.config;
     const handle = await runNativeJob(options, (control) => native().loadModel({
-      config: {
-        vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize,
-        numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim,
-        rmsNormEps: c.rmsNormEps, slidingWindow: c.slidingWindow, tieWordEmbeddings: c.tieWordEmbeddings,
-      },
+      config: c,  // a NativeModelConfig; the native side reads only the sizes
       tensors: checkpoint.tensors,
       device: options.device,
       dtype: options.dtype,
@@ -117,18 +113,14 @@ export class Model {
    * -log p(tokens[t] | tokens[<t]) for t = scoreFrom .. n-1 (scoreFrom defaults to 1).
    */
   async nll(tokens: ArrayLike<number>, options: ForwardOptions & { scoreFrom?: number } = {}): Promise<Float32Array> {
-    const ids = this.checkTokens(tokens, 'tokens', 2);
-    const offset = options.positionOffset ?? 0;
-    const rope = nativeRope(this.ropeTables(options.rope, offset + ids.length));
-    return this.run(options, (h, control) => h.nll(ids, { ...this.forwardOptions(options), rope, control, scoreFrom: options.scoreFrom }));
+    const { ids, forward } = this.forwardCall(tokens, options, 2);
+    return this.run(options, (h, control) => h.nll(ids, { ...forward, control, scoreFrom: options.scoreFrom }));
   }
 
   /** Logits [lastN, vocab] (row-major) at the last `lastN` positions of `tokens`. */
   async logits(tokens: ArrayLike<number>, options: ForwardOptions & { lastN?: number } = {}): Promise<Float32Array> {
-    const ids = this.checkTokens(tokens, 'tokens', 1);
-    const offset = options.positionOffset ?? 0;
-    const rope = nativeRope(this.ropeTables(options.rope, offset + ids.length));
-    return this.run(options, (h, control) => h.logits(ids, { ...this.forwardOptions(options), rope, control, lastN: options.lastN }));
+    const { ids, forward } = this.forwardCall(tokens, options, 1);
+    return this.run(options, (h, control) => h.logits(ids, { ...forward, control, lastN: options.lastN }));
   }
 
   /** Greedy decoding with a KV cache. */
@@ -192,8 +184,11 @@ export class Model {
     return this.handle;
   }
 
-  private forwardOptions(o: ForwardOptions) {
-    return { positionOffset: o.positionOffset, chunk: o.chunk, attentionTile: o.attentionTile, impl: o.impl };
+  /** Checked token ids and the native options of a forward over them (tables for the highest position). */
+  private forwardCall(tokens: ArrayLike<number>, o: ForwardOptions, minTokens: number) {
+    const ids = this.checkTokens(tokens, 'tokens', minTokens);
+    const rope = nativeRope(this.ropeTables(o.rope, (o.positionOffset ?? 0) + ids.length));
+    return { ids, forward: { rope, positionOffset: o.positionOffset, chunk: o.chunk, attentionTile: o.attentionTile, impl: o.impl } };
   }
 
   private checkTokens(tokens: ArrayLike<number>, field: string, min: number): Int32Array {
