@@ -1,9 +1,16 @@
 /**
- * `npm run demo`. Until the tiny model lands (part 3/8) this prints what each RoPE scaling method
- * does to LLaMA-2's frequencies for a 4k -> 128k extension, expressed as LongRoPE factors
- * (lambda_i = inv_i / inv'_i), and checks the fused native kernel against the reference once.
+ * `npm run demo` (the end-to-end job arrives with part 7/8). For now: what each RoPE scaling
+ * method does to LLaMA-2's frequencies for a 4k -> 128k extension, expressed as LongRoPE factors
+ * (lambda_i = inv_i / inv'_i); the fused native kernel against the reference once; and the bundled
+ * tiny model (context 256) evaluated beyond its window with and without RoPE scaling.
  */
+import path from 'path';
+
+import { evalDocuments } from '../src/data';
+import { evaluatePerplexity } from '../src/eval';
+import { Model } from '../src/model/model';
 import { applyRotary } from '../src/model/rotary';
+import { loadTokenizer } from '../src/model/tokenizer';
 import { native } from '../src/native';
 import { computeRopeTables, methodToLongropeFactors, type RopeSpec } from '../src/rope';
 
@@ -32,7 +39,23 @@ async function main(): Promise<void> {
   let err = 0;
   for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(fused.q.data[i] - naive.q.data[i]));
   console.log(`\nfused RoPE vs libtorch rotate_half at positions 100000..100511: max abs error ${err.toExponential(2)}`);
-  console.log('Next: `npm run bench:rope` for the kernel figures; `npx longrope rope --help` for the CLI.');
+
+  // The bundled tiny model beyond its 256-token window, on held-out text (one window per document).
+  const dir = path.join(__dirname, '..', 'models', 'tiny-base');
+  const model = await Model.load(dir);
+  const tokenizer = await loadTokenizer(dir);
+  const docs = (await evalDocuments()).map((d) => Int32Array.from(tokenizer.encode(d.text, { addBos: false })));
+  const lengths = [256, 512, 1024];
+  console.log(`\ntiny-base (context 256): per-byte perplexity on 8 held-out documents, one window each`);
+  console.log(['method'.padEnd(10), ...lengths.map((l) => String(l).padStart(10))].join(''));
+  const own = model.config.rope;
+  for (const method of ['none', 'linear', 'yarn'] as const) {
+    const rope = (length: number) => (method === 'none' ? own : { ...own, method, length: Math.max(length, own.originalLength) });
+    const r = await evaluatePerplexity(model, docs, { lengths, truncate: true, samples: 8, seed: 0, rope });
+    console.log([method.padEnd(10), ...r.map((x) => x.ppl.toFixed(2).padStart(10))].join(''));
+  }
+  model.dispose();
+  console.log('\nNext: `npm run bench:rope` for the kernel figures; `npx longrope --help` for the CLI.');
 }
 
 main().catch((e) => {
