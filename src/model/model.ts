@@ -7,6 +7,7 @@
  * the JS thread, cancellable with an AbortSignal.
  */
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 
 import { runNativeJob, type JobOptions } from '../job';
@@ -15,6 +16,7 @@ import { computeRopeTables } from '../rope/methods';
 import type { RopeSpec, RopeTables } from '../rope/types';
 import { readCheckpoint } from './checkpoint';
 import { modelConfigToJson, type ModelConfig } from './config';
+import { estimateMemory, formatBytes } from './estimate';
 import { buildSafetensorsHeader, type SafetensorsDtype } from './safetensors';
 
 /** Where and in what precision the model runs. */
@@ -23,6 +25,9 @@ export interface LoadOptions extends JobOptions {
   device?: string;
   /** Compute dtype: float32 on CPU (default there), bfloat16 on CUDA (default there). */
   dtype?: 'float32' | 'bfloat16';
+  /** Memory a call may plan for: a forward whose estimate (src/model/estimate.ts) exceeds it is
+   *  refused before it starts. Default: this machine's RAM on CPU; no limit on CUDA. */
+  memoryLimitBytes?: number;
 }
 
 /** A RopeSpec (tables derived per call from the sequence length) or precomputed tables. */
@@ -81,6 +86,8 @@ export class Model {
     readonly config: ModelConfig,
     /** The real path of the directory it was loaded from. */
     readonly dir: string,
+    private readonly device: 'cpu' | 'cuda',
+    private readonly memoryLimit: number,
   ) {
     this.handle = handle;
   }
@@ -96,7 +103,9 @@ export class Model {
       dtype: options.dtype,
       control,
     }));
-    return new Model(handle, c, checkpoint.dir);
+    const device = options.device ?? 'cpu';
+    const limit = options.memoryLimitBytes ?? (device === 'cpu' ? os.totalmem() : Infinity);
+    return new Model(handle, c, checkpoint.dir, device.startsWith('cuda') ? 'cuda' : 'cpu', limit);
   }
 
   /** RoPE tables for a sequence whose highest position + 1 is `seqLen`. */
@@ -131,6 +140,7 @@ export class Model {
     }
     const spec = options.rope ?? this.config.rope;
     const total = ids.length + options.maxNewTokens;
+    this.checkFits(total, 'generate', options.chunk);
     const stops = options.stopTokens ?? (this.config.eosTokenId === null ? [] : [this.config.eosTokenId]);
     const schedule = isTables(spec) ? { rope: nativeRope(spec) } : spec.method === 'longrope'
       ? { rope: nativeRope(this.ropeTables(spec, spec.originalLength)), longRope: nativeRope(this.ropeTables(spec, spec.length)),
@@ -184,9 +194,20 @@ export class Model {
     return this.handle;
   }
 
+  /** Refuses a call the memory estimator says cannot fit (before any native work). */
+  private checkFits(length: number, mode: 'nll' | 'generate', chunk?: number): void {
+    if (!Number.isFinite(this.memoryLimit)) return;
+    const need = estimateMemory(this.config, { length, device: this.device, mode, chunk }).totalBytes;
+    if (need > this.memoryLimit) {
+      throw new RangeError(`Expected a length that fits in ${formatBytes(this.memoryLimit)} for tokens but received ${length} tokens, ` +
+        `which need an estimated ${formatBytes(need)} (see \`longrope estimate\`; shorten the input or use a larger machine)`);
+    }
+  }
+
   /** Checked token ids and the native options of a forward over them (tables for the highest position). */
   private forwardCall(tokens: ArrayLike<number>, o: ForwardOptions, minTokens: number) {
     const ids = this.checkTokens(tokens, 'tokens', minTokens);
+    this.checkFits(ids.length, 'nll', o.chunk);
     const rope = nativeRope(this.ropeTables(o.rope, (o.positionOffset ?? 0) + ids.length));
     return { ids, forward: { rope, positionOffset: o.positionOffset, chunk: o.chunk, attentionTile: o.attentionTile, impl: o.impl } };
   }

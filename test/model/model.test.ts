@@ -93,6 +93,14 @@ test('bad input: token ids, lengths, RoPE head dim, disposed models', async (t) 
     message: "Expected headDim 16 (the model's rotary dims) for rope.headDim but received 32",
   });
   await t.throwsAsync(model.nll([1, 2, 3], { scoreFrom: 5 }), { message: /scoreFrom must be in \[1, 2\], got 5/ });
+  // A length the memory estimator says will not fit is refused before any native work.
+  const small = await Model.load(TINY, { memoryLimitBytes: 500e6 });
+  await t.throwsAsync(small.nll(new Int32Array(200_000).fill(1)), {
+    message: /^Expected a length that fits in 500 MB for tokens but received 200000 tokens, which need an estimated [\d.]+ [MG]B/,
+  });
+  t.is((await small.nll([1, 2, 3])).length, 2);
+  await t.throwsAsync(small.generate([1, 2], { maxNewTokens: 10_000_000 }), { message: /received 10000002 tokens/ });
+  small.dispose();
   model.dispose();
   model.dispose();  // idempotent
   await t.throwsAsync(model.nll([1, 2, 3]), { message: 'This model has been disposed' });
