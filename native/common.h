@@ -98,6 +98,13 @@ Napi::Promise RunAsync(Napi::Env env, std::function<Result()> work,
   return promise;
 }
 
+// RunAsync for work with no result: the promise resolves to undefined.
+inline Napi::Promise RunAsyncVoid(Napi::Env env, std::function<void()> work) {
+  return RunAsync<bool>(
+      env, [work = std::move(work)]() { work(); return true; },
+      [](Napi::Env e, bool&) -> Napi::Value { return e.Undefined(); });
+}
+
 // Wraps a synchronous binding so C++ exceptions (c10::Error included) become JS errors.
 Napi::Value Guard(const Napi::CallbackInfo& info, const std::function<Napi::Value()>& body);
 

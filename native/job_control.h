@@ -25,7 +25,6 @@ class JobControl {
     if (cancelled()) throw JobCancelled();
   }
   void SetTotal(int64_t total) const { Store(2, total); }
-  void SetDone(int64_t done) const { Store(1, done); }
   void AddDone(int64_t n) const {
     if (slots_) __atomic_fetch_add(&slots_[1], static_cast<int32_t>(n), __ATOMIC_RELAXED);
   }

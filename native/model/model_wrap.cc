@@ -218,9 +218,7 @@ Napi::Value ModelWrap::Save(const Napi::CallbackInfo& info) {
       tensors.push_back(it->second);
       dtypes.push_back(GetString(o, "dtype", "tensors[" + std::to_string(i) + "]"));
     }
-    return RunAsync<bool>(
-        info.Env(), [file = file, header = header, tensors, dtypes]() { SaveTensors(file, header, tensors, dtypes); return true; },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+    return RunAsyncVoid(info.Env(), [file = file, header = header, tensors, dtypes]() { SaveTensors(file, header, tensors, dtypes); });
   });
 }
 

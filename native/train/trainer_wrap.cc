@@ -109,9 +109,7 @@ Napi::Value TrainerWrap::SaveOptimizerState(const Napi::CallbackInfo& info) {
     std::vector<at::Tensor> tensors;
     for (auto& [name, t] : trainer->OptimizerState()) tensors.push_back(t.detach().to(at::kCPU, at::kFloat, false, true));
     std::vector<std::string> dtypes(tensors.size(), "F32");
-    return RunAsync<bool>(
-        info.Env(), [file = file, header = header, tensors, dtypes]() { SaveTensors(file, header, tensors, dtypes); return true; },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+    return RunAsyncVoid(info.Env(), [file = file, header = header, tensors, dtypes]() { SaveTensors(file, header, tensors, dtypes); });
   });
 }
 
@@ -121,13 +119,9 @@ Napi::Value TrainerWrap::LoadOptimizerState(const Napi::CallbackInfo& info) {
     std::vector<TensorLocation> locations = ParseLocations(info[0], "locations");
     if (!info[1].IsNumber()) ThrowTypeError("step", "a non-negative integer", DescribeValue(info[1]));
     const int64_t step = info[1].As<Napi::Number>().Int64Value();
-    return RunAsync<bool>(
-        info.Env(),
-        [=]() {
-          trainer->LoadOptimizerState(LoadTensors(locations, at::kCPU, at::kFloat, nullptr), step);
-          return true;
-        },
-        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+    return RunAsyncVoid(info.Env(), [=]() {
+      trainer->LoadOptimizerState(LoadTensors(locations, at::kCPU, at::kFloat, nullptr), step);
+    });
   });
 }
 

@@ -236,7 +236,7 @@ export class Model {
   }
 
   /** @internal The native handle, for objects bound to this model (the trainer). */
-  enqueueSync<T>(call: (handle: NativeModel) => T): T {
+  withHandle<T>(call: (handle: NativeModel) => T): T {
     return call(this.live());
   }
 

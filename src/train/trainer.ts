@@ -45,7 +45,7 @@ export class Trainer {
   private handle: NativeTrainer | null;
 
   constructor(readonly model: Model, options: OptimizerOptions = {}) {
-    this.handle = model.enqueueSync((h) => native().createTrainer(h, options));
+    this.handle = model.withHandle((h) => native().createTrainer(h, options));
   }
 
   /**
