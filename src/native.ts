@@ -134,7 +134,7 @@ export interface NativeModel {
 export interface NativeTrainer {
   step(tokens: Int32Array, options: NativeJobOptions & {
     microBatches: number; batch: number; seq: number; rope: NativeRopeParams; lr: number;
-    clip?: number; checkpointing?: boolean; chunk?: number; impl?: 'fused' | 'naive';
+    clip?: number; checkpointing?: boolean; chunk?: number; impl?: 'fused' | 'naive'; autocast?: boolean;
   }): Promise<{ loss: number; gradNorm: number; tokens: number }>;
   optimizerStateInfo(): { step: number; tensors: { name: string; shape: number[] }[] };
   saveOptimizerState(file: string, header: Buffer, names: string[]): Promise<void>;

@@ -1,4 +1,5 @@
 #include <ATen/core/grad_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/version.h>
 
 #include "attention/attention.h"
@@ -51,6 +52,9 @@ at::Tensor CausalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
     return CausalAttentionNaive(q, k, v, opts);
 #endif
   }
+  // The CPU kernels compute in fp32 by design; autocast (mixed-precision training) must not
+  // recast their internal matrix products.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
   if (needs_grad) return CausalAttentionTiledTrain(q, k, v, opts);
   return CausalAttentionTiledCpu(q, k, v, opts, job);
 }

@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <sstream>
+#include <optional>
 #include <type_traits>
+
+#include "train/autocast.h"
 
 namespace longrope {
 namespace {
@@ -25,6 +28,13 @@ typename Map::key_type StateKey(const Map&, const at::Tensor& p) {
 
 at::Tensor Positions(int64_t seq, const at::Device& device) {
   return at::arange(seq, at::TensorOptions().dtype(at::kLong).device(device));
+}
+
+// bf16 autocast over the forward computations of a step when asked. Backward runs outside it, as
+// PyTorch prescribes: autograd replays each op in the dtype its forward used.
+std::optional<AutocastGuard> ForwardPrecision(const TrainStepOptions& opts, const at::Device& device) {
+  if (!opts.autocast) return std::nullopt;
+  return std::optional<AutocastGuard>(std::in_place, device.type(), at::kBFloat16);
 }
 
 }  // namespace
@@ -61,9 +71,13 @@ double Trainer::MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opt
   ForwardOptions fwd;
   fwd.chunk = opts.chunk;
   fwd.naive = opts.naive;
-  at::Tensor h = model_->Forward(tokens, Positions(s, model_->device()), opts.rope, fwd, job);
-  at::Tensor logits = at::linear(h.narrow(1, 0, s - 1), model_->LmHeadWeight()).to(at::kFloat);
-  at::Tensor loss = at::cross_entropy_loss(logits.reshape({b * (s - 1), -1}), tokens.narrow(1, 1, s - 1).reshape({-1}));
+  at::Tensor loss;
+  {
+    auto precision = ForwardPrecision(opts, model_->device());
+    at::Tensor h = model_->Forward(tokens, Positions(s, model_->device()), opts.rope, fwd, job);
+    at::Tensor logits = at::linear(h.narrow(1, 0, s - 1), model_->LmHeadWeight()).to(at::kFloat);
+    loss = at::cross_entropy_loss(logits.reshape({b * (s - 1), -1}), tokens.narrow(1, 1, s - 1).reshape({-1}));
+  }
   (loss * scale).backward();
   return loss.item<double>();
 }
@@ -79,6 +93,7 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
   at::Tensor x;
   {
     at::NoGradGuard no_grad;
+    auto precision = ForwardPrecision(opts, model_->device());
     x = model_->Embed(tokens);
     for (int64_t l = 0; l < model_->config().layers; ++l) {
       if (job) job->CheckCancelled();
@@ -92,9 +107,13 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
   double loss_sum = 0;
   for (int64_t c0 = 0; c0 < s - 1; c0 += opts.chunk) {
     const int64_t c = std::min(opts.chunk, s - 1 - c0);
-    at::Tensor logits = at::linear(model_->FinalNorm(last.narrow(1, c0, c)), model_->LmHeadWeight()).to(at::kFloat);
-    at::Tensor loss = at::cross_entropy_loss(logits.reshape({b * c, -1}), targets.narrow(1, c0, c).reshape({-1}),
-                                             {}, at::Reduction::Sum);
+    at::Tensor loss;
+    {
+      auto precision = ForwardPrecision(opts, model_->device());
+      at::Tensor logits = at::linear(model_->FinalNorm(last.narrow(1, c0, c)), model_->LmHeadWeight()).to(at::kFloat);
+      loss = at::cross_entropy_loss(logits.reshape({b * c, -1}), targets.narrow(1, c0, c).reshape({-1}), {},
+                                    at::Reduction::Sum);
+    }
     (loss * (scale / count)).backward();
     loss_sum += loss.item<double>();
   }
@@ -102,7 +121,11 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
   for (int64_t l = model_->config().layers - 1; l >= 0; --l) {
     if (job) job->CheckCancelled();
     at::Tensor in = inputs[l].requires_grad_(true);
-    at::Tensor out = model_->LayerForward(in, l, positions, opts.rope, job);
+    at::Tensor out;
+    {
+      auto precision = ForwardPrecision(opts, model_->device());
+      out = model_->LayerForward(in, l, positions, opts.rope, job);
+    }
     out.backward(grad);
     grad = in.grad();
     inputs[l] = at::Tensor();
@@ -116,6 +139,9 @@ TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOption
   TORCH_CHECK(!(opts.naive && opts.checkpointing), "the naive baseline runs without activation checkpointing");
   const at::Tensor tokens = tokens_in.to(model_->device());
   const int64_t micro = tokens.size(0);
+  TORCH_CHECK(!opts.autocast || model_->dtype() == at::kFloat,
+              "bf16 autocast needs float32 master weights, but the model was loaded as ", model_->dtype(),
+              ": load it with dtype float32");
   at::AutoGradMode grad_mode(true);
   optimizer_->zero_grad();
   TrainStepResult result;

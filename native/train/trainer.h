@@ -32,6 +32,7 @@ struct TrainStepOptions {
   bool checkpointing = false;    // recompute each layer in backward instead of keeping activations
   int64_t chunk = 4096;          // tokens per loss chunk (checkpointing path)
   bool naive = false;            // plain libtorch ops (the benchmark baseline and a test reference)
+  bool autocast = false;         // bf16 autocast over fp32 weights (mixed precision; meant for CUDA)
 };
 
 struct TrainStepResult {

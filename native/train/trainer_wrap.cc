@@ -72,6 +72,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
     step.checkpointing = GetBool(opts, "checkpointing", where, false);
     step.chunk = GetInteger(opts, "chunk", where, 4096);
     step.naive = GetString(opts, "impl", where, std::string("fused")) == "naive";
+    step.autocast = GetBool(opts, "autocast", where, false);
     Control control = ParseControl(opts, where);
     at::Tensor tokens = flat.view({micro, batch, seq});
     return RunAsync<TrainStepResult>(

@@ -1,14 +1,15 @@
 /**
  * `longrope finetune`: fine-tune a model at an extended length with a RoPE spec (the searched
- * LongRoPE factors), resumable after a kill with --resume. Data: the bundled training split, or
- * the user's text / JSONL / Parquet files (--data).
+ * LongRoPE factors), resumable after a kill with --resume. Data: the bundled training split (in
+ * memory), or the user's text / JSONL / Parquet files (--data), streamed: re-read every epoch and
+ * shuffled through a bounded buffer, so their size is not limited by memory.
  */
 import type { Command } from 'commander';
 
-import { readDocuments, SegmentStream, trainDocuments, checkPosition, type Document } from '../data';
+import { checkPosition, listDataFiles, readDocuments, segmentSource, SegmentStream, StreamingSegments, trainDocuments } from '../data';
 import { readModelConfig } from '../model/config';
-import { loadTokenizer } from '../model/tokenizer';
-import { finetune } from '../train/finetune';
+import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import { finetune, type SegmentSource } from '../train/finetune';
 import { RECIPES, type Schedule, type ScheduleKind } from '../train/schedule';
 import { parsePositiveInt, parsePositiveNumber, parseRopeArg, withRopeOptions } from './rope-arg';
 
@@ -31,13 +32,33 @@ interface FinetuneFlags {
   checkpointEvery: string;
   checkpointing?: boolean;
   seed: string;
+  shuffleBuffer: string;
+  device?: string;
   json?: boolean;
 }
 
-async function collect(docs: AsyncIterable<Document>): Promise<Document[]> {
-  const out: Document[] = [];
-  for await (const d of docs) out.push(d);
-  return out;
+/** What {@link dataSource} needs besides the saved position. */
+interface DataChoice {
+  paths?: string[];
+  textField: string;
+  tokenizer: Tokenizer;
+  length: number;
+  seed: number;
+  shuffleBuffer: number;
+}
+
+/**
+ * The run's segments: a fresh run starts the seeded order, a resumed one continues from the saved
+ * position. User files are streamed (re-read each epoch; a resume replays the epoch up to the
+ * position) and probed first, so too little text fails before training starts.
+ */
+async function dataSource(c: DataChoice, position: unknown): Promise<SegmentSource> {
+  const start = position === undefined ? { length: c.length, seed: c.seed } : { length: c.length, position: checkPosition(position) };
+  if (c.paths === undefined) return SegmentStream.fromDocuments(await trainDocuments(), c.tokenizer, start);
+  const paths = c.paths;
+  const stream = new StreamingSegments(() => readDocuments(paths, { textField: c.textField }), c.tokenizer, { ...start, shuffleBuffer: c.shuffleBuffer });
+  await stream.probe();
+  return segmentSource(stream);
 }
 
 /** Registers `finetune` on the CLI program. */
@@ -60,6 +81,8 @@ export function registerFinetuneCommand(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints', '50')
     .option('--checkpointing', 'activation checkpointing (recompute layers in backward; for long segments)')
     .option('--seed <n>', 'data order seed', '0')
+    .option('--shuffle-buffer <n>', 'segments held in memory to shuffle the streamed --data files (1 keeps file order)', '1024')
+    .option('--device <d>', 'cpu or cuda[:N] (CUDA: fp32 weights, bf16 autocast)', 'cpu')
     .option('--json', 'print the result as JSON')
     .action(async (f: FinetuneFlags) => {
       const config = readModelConfig(f.model);
@@ -75,19 +98,22 @@ export function registerFinetuneCommand(program: Command): void {
         totalSteps: steps,
       };
       const globalBatch = f.globalBatch === undefined ? recipe.globalBatch : parsePositiveInt(f.globalBatch, '--global-batch');
+      const shuffleBuffer = parsePositiveInt(f.shuffleBuffer, '--shuffle-buffer');
+      // Every file checked now (exists, readable, known kind), not when an epoch reaches it.
+      if (f.data) listDataFiles(f.data);
       const tokenizer = await loadTokenizer(f.model);
-      const docs = f.data ? await collect(readDocuments(f.data, { textField: f.textField })) : await trainDocuments();
       const seed = Number(f.seed);
+      const choice: DataChoice = { paths: f.data, textField: f.textField, tokenizer, length, seed, shuffleBuffer };
       const result = await finetune({
         modelDir: f.model, out: f.out, length, rope, steps, schedule, globalBatch,
         microBatch: parsePositiveInt(f.microBatch, '--micro-batch'),
         checkpointEvery: parsePositiveInt(f.checkpointEvery, '--checkpoint-every'),
         checkpointing: f.checkpointing ?? false,
         resume: f.resume ?? false,
-        runInfo: { data: f.data ?? 'train split', seed },
-        // A fresh run starts the seeded order; a resumed one continues from the saved position.
-        data: (position) => SegmentStream.fromDocuments(docs, tokenizer,
-          position === undefined ? { length, seed } : { length, position: checkPosition(position) }),
+        device: f.device,
+        // The shuffle buffer shapes the streamed order, so a resume must use the same one.
+        runInfo: f.data ? { data: f.data, seed, shuffleBuffer } : { data: 'train split', seed },
+        data: (position) => dataSource(choice, position),
         onStep: (m) => {
           if (!process.stderr.isTTY && !f.json) console.error(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}`);
         },

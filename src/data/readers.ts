@@ -114,6 +114,40 @@ function listDir(dir: string): string[] {
   return out;
 }
 
+/** The files under one path argument: itself, or a folder's readable files (see {@link listDir}). */
+function filesOf(p: unknown): string[] {
+  if (typeof p !== 'string') throw dataError(undefined, 'paths', 'an array of file paths', `an element ${describeValue(p)}`);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(p);
+  } catch {
+    throw dataError(undefined, 'path', 'an existing file or folder', describeValue(p));
+  }
+  return stat.isDirectory() ? listDir(p) : [p];
+}
+
+const unknownKind = (file: string) => dataError(undefined, 'path', `a file ending in ${ALL.join(', ')}`, describeValue(file));
+
+/**
+ * The files {@link readDocuments} reads for `paths`, in its order, each checked to exist, to have
+ * an extension we read and to be readable. A long job calls this first, so that a bad path fails
+ * it before it starts rather than when the reading reaches that file.
+ * @throws {DataError} as `readDocuments` does, and for a file this process may not read.
+ */
+export function listDataFiles(paths: readonly string[]): string[] {
+  if (!Array.isArray(paths)) throw dataError(undefined, 'paths', 'an array of file paths', describeValue(paths));
+  const files = paths.flatMap(filesOf);
+  for (const file of files) {
+    if (!kindOf(file)) throw unknownKind(file);
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (e) {
+      throw dataError(undefined, 'path', 'a readable file', `${describeValue(file)} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  return files;
+}
+
 /**
  * Documents from files and folders, in the order given (a folder: its readable files, sorted,
  * recursively). Dispatch by extension: .txt/.text/.md plain text, .jsonl/.ndjson JSONL,
@@ -124,20 +158,12 @@ function listDir(dir: string): string[] {
 export async function* readDocuments(paths: readonly string[], opts: ReadOptions = {}): AsyncGenerator<Document> {
   if (!Array.isArray(paths)) throw dataError(undefined, 'paths', 'an array of file paths', describeValue(paths));
   for (const p of paths) {
-    if (typeof p !== 'string') throw dataError(undefined, 'paths', 'an array of file paths', `an element ${describeValue(p)}`);
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(p);
-    } catch {
-      throw dataError(undefined, 'path', 'an existing file or folder', describeValue(p));
-    }
-    const files = stat.isDirectory() ? listDir(p) : [p];
-    for (const file of files) {
+    for (const file of filesOf(p)) {
       const kind = kindOf(file);
       if (kind === 'text') yield* readText(file, opts);
       else if (kind === 'jsonl') yield* readJsonl(file, opts);
       else if (kind === 'parquet') yield* readParquet(file, { textField: opts.textField });
-      else throw dataError(undefined, 'path', `a file ending in ${ALL.join(', ')}`, describeValue(file));
+      else throw unknownKind(file);
     }
   }
 }

@@ -113,17 +113,38 @@ export class StreamingSegments implements AsyncIterable<Int32Array> {
     checkInteger(opts.length, 3, 'length');
   }
 
-  /** The position of the next segment to be yielded. */
+  /**
+   * The position of the next segment to be yielded. After an epoch's last segment it is already
+   * `{epoch + 1, index: 0}`, so a resume from there does not replay a whole epoch to skip it.
+   */
   position(): SegmentPosition {
     return { ...this.pos };
   }
 
-  /** One epoch's segments in its shuffled order (a buffer of `shuffleBuffer`, seeded by seed and epoch). */
-  private async *epoch(epoch: number): AsyncGenerator<Int32Array> {
+  /**
+   * Reads until the first segment is packed, then stops (closing the files): a missing file or
+   * too little text fails here, before a long job starts, having read only the start of the data.
+   * @throws {DataError} `tooShortError` when the documents cannot fill one segment.
+   */
+  async probe(): Promise<void> {
+    const packed = this.packed();
+    await packed.next();
+    await packed.return(undefined);
+  }
+
+  private packed(): AsyncGenerator<Int32Array> {
+    return packSegments(tokenizeDocuments(toAsync(this.open()), this.tokenizer), { length: this.opts.length, ...specialIds(this.tokenizer) });
+  }
+
+  /**
+   * One epoch's segments in its shuffled order (a buffer of `shuffleBuffer`, seeded by seed and
+   * epoch), each flagged `last` when it ends the epoch. An epoch with no segment cannot spin
+   * forever: `packSegments` throws `tooShortError` when nothing fits.
+   */
+  private async *epoch(epoch: number): AsyncGenerator<{ segment: Int32Array; last: boolean }> {
     const rng = new Prng(hash32(this.pos.seed, epoch));
     const held: Int32Array[] = [];
-    const packed = packSegments(tokenizeDocuments(toAsync(this.open()), this.tokenizer), { length: this.opts.length, ...specialIds(this.tokenizer) });
-    for await (const s of packed) {
+    for await (const s of this.packed()) {
       if (held.length < this.buffer) {
         held.push(s);
         continue;
@@ -131,30 +152,61 @@ export class StreamingSegments implements AsyncIterable<Int32Array> {
       const j = Math.floor(rng.next() * held.length);
       const out = held[j];
       held[j] = s;
-      yield out;
+      yield { segment: out, last: false };
     }
+    // The epoch always ends while draining the buffer (it holds at least one segment by now).
     while (held.length > 0) {
       const j = Math.floor(rng.next() * held.length);
       const out = held[j];
       held[j] = held[held.length - 1];
       held.pop();
-      yield out;
+      yield { segment: out, last: held.length === 0 };
     }
   }
 
   /** Endless over epochs, starting from the current position. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Int32Array> {
     for (;;) {
-      let i = 0;
-      for await (const s of this.epoch(this.pos.epoch)) {
-        if (i++ < this.pos.index) continue;
-        this.pos = { ...this.pos, index: this.pos.index + 1 };
-        yield s;
+      const { epoch, index: skip, seed } = this.pos;
+      let seen = 0;
+      for await (const { segment, last } of this.epoch(epoch)) {
+        seen++;
+        if (seen <= skip) continue;
+        // Updated before the yield: position() read after a segment arrives is the one after it.
+        this.pos = last ? { epoch: epoch + 1, index: 0, seed } : { epoch, index: seen, seed };
+        yield segment;
       }
-      if (i < this.pos.index) {
-        throw dataError(undefined, 'position.index', `an index below ${i} (segments in this data per epoch)`, String(this.pos.index));
+      if (seen <= skip) {
+        throw dataError(undefined, 'position.index', `an index below ${seen} (segments in this data per epoch)`, String(skip));
       }
-      this.pos = { epoch: this.pos.epoch + 1, index: 0, seed: this.pos.seed };
     }
   }
+}
+
+/** A segment source that hands out one segment per call, as the training loop pulls them. */
+export interface AsyncSegmentSource {
+  /** The next segment; calls are served in order, one after the other. */
+  next(): Promise<Int32Array>;
+  /** The position after the segments handed out so far: save it with a checkpoint. */
+  position(): SegmentPosition;
+}
+
+/**
+ * `stream` as a pull source (the `SegmentSource` that `finetune` takes). The stream is read
+ * only on request (an async generator never runs ahead), so `position()` between calls is
+ * exactly the position after the last segment handed out, and a run rebuilt from it with
+ * `new StreamingSegments(open, tokenizer, { ..., position })` continues with the next one.
+ * Use one source per stream: the stream's position is shared.
+ */
+export function segmentSource(stream: StreamingSegments): AsyncSegmentSource {
+  const segments = stream[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await segments.next();
+      // Endless: only a failed read ends it, and that error has already been thrown.
+      if (r.done) throw new Error('the segment stream ended after an error');
+      return r.value;
+    },
+    position: () => stream.position(),
+  };
 }

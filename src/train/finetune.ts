@@ -21,8 +21,11 @@ import { Trainer, type OptimizerOptions } from './trainer';
 
 /** Where training segments come from; deterministic given its start position. */
 export interface SegmentSource {
-  /** The next segment of exactly the run's length. */
-  next(): Int32Array;
+  /**
+   * The next segment of exactly the run's length; a promise for a source that reads files as it
+   * goes (`segmentSource(StreamingSegments)`). The loop awaits each before asking for the next.
+   */
+  next(): Int32Array | Promise<Int32Array>;
   /** JSON-serialisable position after the segments handed out so far. */
   position(): unknown;
 }
@@ -56,6 +59,8 @@ export interface FinetuneOptions extends JobOptions {
   checkpointEvery: number;
   keepCheckpoints?: number;
   optimizer?: OptimizerOptions;
+  /** 'cpu' (default) or 'cuda[:N]'. On CUDA the weights are held in fp32 and steps run under bf16 autocast. */
+  device?: string;
   /** Continue the run in `out` from its latest checkpoint. */
   resume?: boolean;
   /** Builds the data source, from a saved position when resuming. */
@@ -123,10 +128,14 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   checkRun(trainingDir, signature, o.resume ?? false);
   const checkpoints = new CheckpointDir(path.join(trainingDir, 'checkpoints'));
   const latest = o.resume ? checkpoints.latest() : null;
+  // Before anything is written or loaded: bad data (a missing file, too little text) fails the
+  // run while `out` is untouched, so a corrected rerun is not refused as an existing run.
+  const data = await o.data(latest?.state.dataPosition);
   fs.mkdirSync(trainingDir, { recursive: true });
   writeFileAtomic(path.join(trainingDir, 'run.json'), JSON.stringify(signature, null, 2) + '\n');
 
-  const model = await Model.load(latest ? path.join(latest.dir, 'model') : o.modelDir, { signal: o.signal });
+  // fp32 weights on every device: they are AdamW's master copy (CUDA computes in bf16 by autocast).
+  const model = await Model.load(latest ? path.join(latest.dir, 'model') : o.modelDir, { signal: o.signal, device: o.device, dtype: 'float32' });
   const trainer = new Trainer(model, o.optimizer);
   const metricsFile = path.join(trainingDir, 'metrics.jsonl');
   let state: CheckpointState = { step: 0, dataPosition: undefined, tokens: 0, elapsedSeconds: 0 };
@@ -137,7 +146,6 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   } else {
     fs.rmSync(metricsFile, { force: true });
   }
-  const data = await o.data(state.dataPosition);
   const accumulation = o.globalBatch / o.microBatch;
   const bar = progressBar('train', o.steps, { loss: '-', 'tok/s': '-' });
   bar.update(state.step);
@@ -146,7 +154,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   try {
     while (state.step < o.steps) {
       const micro: Int32Array[][] = [];
-      for (let m = 0; m < accumulation; m++) micro.push(Array.from({ length: o.microBatch }, () => data.next()));
+      for (let m = 0; m < accumulation; m++) {
+        const batch: Int32Array[] = [];
+        // Strictly one after another: the order (and the saved position) is the source's order.
+        for (let b = 0; b < o.microBatch; b++) batch.push(await data.next());
+        micro.push(batch);
+      }
       const lr = learningRate(o.schedule, state.step);
       const t0 = Date.now();
       const r = await trainer.step(micro, { rope: o.rope, lr, clip: o.clip, checkpointing: o.checkpointing, signal: o.signal });

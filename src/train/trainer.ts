@@ -29,6 +29,11 @@ export interface StepOptions extends JobOptions {
   checkpointing?: boolean;
   /** 'naive': plain libtorch ops throughout (benchmark baseline, test reference). */
   impl?: 'fused' | 'naive';
+  /**
+   * Mixed precision: forward and backward under bf16 autocast over fp32 weights, AdamW in fp32.
+   * Default: on for a float32 model on CUDA, off otherwise (CPU trains in fp32).
+   */
+  autocast?: boolean;
 }
 
 /** What a step reports. */
@@ -44,8 +49,12 @@ const OPTIMIZER_FILE = 'optimizer.safetensors';
 export class Trainer {
   private handle: NativeTrainer | null;
 
+  private readonly defaultAutocast: boolean;
+
   constructor(readonly model: Model, options: OptimizerOptions = {}) {
     this.handle = model.withHandle((h) => native().createTrainer(h, options));
+    const { device, dtype } = model.info();
+    this.defaultAutocast = device.startsWith('cuda') && dtype === 'Float';  // c10's name of float32
   }
 
   /**
@@ -75,7 +84,7 @@ export class Trainer {
     const tables = this.model.ropeTables(options.rope, seq);
     return this.model.enqueue(options, (_, control) => trainer.step(flat, {
       microBatches: microBatches.length, batch, seq, lr: options.lr, clip: options.clip, checkpointing: options.checkpointing,
-      impl: options.impl,
+      impl: options.impl, autocast: options.autocast ?? this.defaultAutocast,
       rope: { invFreq: tables.invFreq, baseInvFreq: tables.baseInvFreq, attentionFactor: tables.attentionFactor, nHat: tables.nHat },
       control,
     }));

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 import test from 'ava';
 
-import { DataError, openFileBuffer, readDocuments, readParquet, type Document } from '../../src/data';
+import { DataError, listDataFiles, openFileBuffer, readDocuments, readParquet, type Document } from '../../src/data';
 import { FIXTURE_TEXTS, makeFixtures, tempDir, writeParquet } from '../fixtures/data/make';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'data');
@@ -106,4 +106,27 @@ test('folders are read recursively in sorted order; bad paths are clear errors',
     instanceOf: DataError, message: `Expected a file ending in .txt, .text, .md, .jsonl, .ndjson, .parquet for path but received ${JSON.stringify(path.join(dir, 'notes.csv'))} of type string`,
   });
   await t.throwsAsync(all(readDocuments([path.join(dir, 'nope.txt')])), { message: `Expected an existing file or folder for path but received ${JSON.stringify(path.join(dir, 'nope.txt'))} of type string` });
+});
+
+test('listDataFiles: the files readDocuments reads, in its order, with its path errors up front', async (t) => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'b'));
+  fs.writeFileSync(path.join(dir, 'b', 'x.txt'), 'in b');
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+  fs.writeFileSync(path.join(dir, 'notes.csv'), 'ignored in folders');
+  const docs = f('docs.jsonl');
+  t.deepEqual(listDataFiles([docs, dir]), [docs, path.join(dir, 'a.txt'), path.join(dir, 'b', 'x.txt')]);
+  t.deepEqual([...new Set((await all(readDocuments([docs, dir]))).map((d) => d.id.replace(/[:#]\d+$/, '')))], listDataFiles([docs, dir]));
+  // A missing path after a good one still fails before anything is read.
+  const missing = path.join(dir, 'nope.txt');
+  t.throws(() => listDataFiles([docs, missing]), { instanceOf: DataError, message: `Expected an existing file or folder for path but received ${JSON.stringify(missing)} of type string` });
+  t.throws(() => listDataFiles([path.join(dir, 'notes.csv')]), { instanceOf: DataError, message: /^Expected a file ending in \.txt, .* for path but received .*notes\.csv/ });
+});
+
+// Root reads any file whatever its mode, so this case can only be checked as another user.
+(process.getuid?.() === 0 ? test.skip : test)('listDataFiles: a file this process may not read', (t) => {
+  const file = path.join(tempDir(), 'secret.txt');
+  fs.writeFileSync(file, 'x');
+  fs.chmodSync(file, 0o000);
+  t.throws(() => listDataFiles([file]), { instanceOf: DataError, message: `Expected a readable file for path but received ${JSON.stringify(file)} of type string (EACCES)` });
 });

@@ -1,7 +1,7 @@
 /** The resumable training order: seeded shuffles per epoch, and exact continuation from a saved position. */
 import test from 'ava';
 
-import { DataError, SegmentStream, StreamingSegments, trainDocuments, type Document, type SegmentPosition } from '../../src/data';
+import { DataError, segmentSource, SegmentStream, StreamingSegments, trainDocuments, type Document, type SegmentPosition } from '../../src/data';
 import { ByteTokenizer } from '../../src/model/tokenizer';
 
 const segs = (n: number): Int32Array[] => Array.from({ length: n }, (_, i) => Int32Array.of(256, i, 257));
@@ -94,4 +94,64 @@ test('StreamingSegments: a shuffled stream over re-readable documents, resumable
   }
   const tooFar = new StreamingSegments(open, tok, { ...opts, position: { epoch: 0, index: 10000, seed: 5 } });
   await t.throwsAsync(read(tooFar, 1), { instanceOf: DataError, message: `Expected an index below ${perEpoch} (segments in this data per epoch) for position.index but received 10000` });
+});
+
+test('segmentSource: position() after each segment handed out resumes exactly, across epochs', async (t) => {
+  const docs: Document[] = Array.from({ length: 30 }, (_, i) => ({ id: String(i), source: 'file', text: `doc ${i} `.repeat(3 + (i % 5)) }));
+  let opens = 0;
+  const open = (): Document[] => {
+    opens++;
+    return docs;
+  };
+  const tok = new ByteTokenizer();
+  const opts = { length: 24, seed: 9, shuffleBuffer: 4 };
+  const perEpoch = Math.floor((docs.reduce((n, d) => n + d.text.length, 0) + 29) / 22);
+  // The reference order, read through the stream's own iterator.
+  const ref: number[][] = [];
+  for await (const s of new StreamingSegments(open, tok, opts)) {
+    ref.push(Array.from(s));
+    if (ref.length === 2 * perEpoch + 5) break;
+  }
+  const pull = async (src: { next(): Promise<Int32Array> }, n: number): Promise<number[][]> => {
+    const out: number[][] = [];
+    for (let i = 0; i < n; i++) out.push(Array.from(await src.next()));
+    return out;
+  };
+  for (const stop of [0, 1, 7, perEpoch - 1, perEpoch, perEpoch + 3, 2 * perEpoch]) {
+    const first = segmentSource(new StreamingSegments(open, tok, opts));
+    const before = await pull(first, stop);
+    const p = saved(first.position());
+    t.deepEqual(p, { epoch: Math.floor(stop / perEpoch), index: stop % perEpoch, seed: 9 }, `position after ${stop}`);
+    opens = 0;
+    const after = await pull(segmentSource(new StreamingSegments(open, tok, { ...opts, position: p })), ref.length - stop);
+    t.deepEqual([...before, ...after], ref, `stopped after ${stop}`);
+    // A stop at an epoch's end resumes in the next epoch: the finished one is not read again.
+    t.is(opens, Math.floor((ref.length - 1) / perEpoch) - p.epoch + 1, `files opened after a stop at ${stop}`);
+  }
+  // Calls that overlap are still served in order.
+  const src = segmentSource(new StreamingSegments(open, tok, opts));
+  t.deepEqual((await Promise.all([src.next(), src.next(), src.next()])).map((s) => Array.from(s)), ref.slice(0, 3));
+  t.deepEqual(src.position(), { epoch: 0, index: 3, seed: 9 });
+});
+
+test('streamed data too short for one segment: a clear error, never a hang', async (t) => {
+  t.timeout(10_000);
+  const tok = new ByteTokenizer();
+  const short: Document[] = [{ id: 'a', source: 'file', text: 'short' }, { id: 'b', source: 'file', text: 'text' }];
+  // 5 + 1 EOS + 4 bytes = 10 tokens, 22 needed.
+  const message = 'Expected at least 22 tokens of training text for length 24 but received 10';
+  await t.throwsAsync(new StreamingSegments(() => short, tok, { length: 24 }).probe(), { instanceOf: DataError, message });
+  await t.throwsAsync(segmentSource(new StreamingSegments(() => short, tok, { length: 24 })).next(), { instanceOf: DataError, message });
+  const resumed = new StreamingSegments(() => short, tok, { length: 24, position: { epoch: 3, index: 0, seed: 1 } });
+  await t.throwsAsync(segmentSource(resumed).next(), { instanceOf: DataError, message });
+  await t.throwsAsync(new StreamingSegments(() => [], tok, { length: 24 }).probe(), {
+    instanceOf: DataError, message: 'Expected at least 22 tokens of training text for length 24 but received 0',
+  });
+  // Data that vanishes after the first epoch (a file emptied mid-run): epoch 0 is served, then the error.
+  let calls = 0;
+  const long: Document[] = [{ id: 'c', source: 'file', text: 'x'.repeat(50) }];
+  const shrinking = segmentSource(new StreamingSegments(() => (calls++ === 0 ? long : []), tok, { length: 24 }));
+  t.is((await shrinking.next()).length, 24);
+  t.is((await shrinking.next()).length, 24);
+  await t.throwsAsync(shrinking.next(), { instanceOf: DataError, message: 'Expected at least 22 tokens of training text for length 24 but received 0' });
 });

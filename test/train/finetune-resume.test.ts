@@ -28,6 +28,25 @@ const args = (s: { model: string; data: string }, out: string, extra: string[] =
   '--checkpoint-every', '5', '--global-batch', '2', '--micro-batch', '1', '--lr', '1e-3', '--schedule', 'linear',
   '--warmup', '3', '--json', ...extra];
 
+/** Starts the CLI with `argv`, SIGKILLs it once a checkpoint at `step` or later exists in `out`. */
+async function killAfterCheckpoint(argv: string[], out: string, step: number): Promise<void> {
+  const child = spawn(process.execPath, argv, { stdio: 'ignore' });
+  const latest = path.join(out, 'training', 'checkpoints', 'latest.json');
+  const exited = new Promise((r) => child.on('exit', r));
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step >= step) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 20);
+    child.on('exit', () => { clearInterval(poll); resolve(); });
+    child.on('error', reject);
+  });
+  await exited;
+}
+
 const metrics = (out: string) => fs.readFileSync(path.join(out, 'training', 'metrics.jsonl'), 'utf8').trim().split('\n')
   .map((l) => JSON.parse(l) as { step: number; loss: number; lr: number });
 
@@ -38,20 +57,7 @@ test('kill -9 mid-run, resume: the loss curve continues as if uninterrupted', as
   await run(process.execPath, args(s, straight));
 
   const killed = path.join(s.dir, 'killed');
-  const child = spawn(process.execPath, args(s, killed), { stdio: 'ignore' });
-  const latest = path.join(killed, 'training', 'checkpoints', 'latest.json');
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step >= 10) {
-        clearInterval(poll);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 20);
-    child.on('exit', () => { clearInterval(poll); resolve(); });
-    child.on('error', reject);
-  });
-  await new Promise((r) => child.on('exit', r).emit('noop'));
+  await killAfterCheckpoint(args(s, killed), killed, 10);
   const before = metrics(killed).length;
   t.true(before < 40, `the run was killed before the end (it had ${before} steps)`);
 
@@ -70,6 +76,47 @@ test('kill -9 mid-run, resume: the loss curve continues as if uninterrupted', as
   fs.rmSync(s.dir, { recursive: true, force: true });
 });
 
+test('user files are streamed: across epochs, through the shuffle buffer, a killed run resumes exactly', async (t) => {
+  t.timeout(240_000);
+  const s = setup();
+  // Two files, ~2 KB of byte tokens: about 30 segments of 62 per epoch, so 40 steps of 2 see
+  // nearly three epochs and resume points fall inside them.
+  const words = ['rain', 'falls', 'on', 'the', 'plain', 'in', 'spain', 'mainly'];
+  const text = Array.from({ length: 220 }, (_, i) => words[(i * 5 + (i >> 2)) % words.length]).join(' ');
+  const lines = Array.from({ length: 12 }, (_, i) => Array.from({ length: 16 }, (_, j) => words[(i + j * 3) % words.length]).join(' '));
+  const txt = path.join(s.dir, 'a.txt');
+  const jsonl = path.join(s.dir, 'b.jsonl');
+  fs.writeFileSync(txt, text);
+  fs.writeFileSync(jsonl, lines.map((l) => JSON.stringify({ text: l })).join('\n') + '\n');
+  const perEpoch = Math.floor((text.length + lines.reduce((n, l) => n + l.length, 0) + lines.length) / 62);
+  t.true(perEpoch >= 25 && perEpoch <= 35, `${perEpoch} segments per epoch`);
+  const argv = (out: string, extra: string[] = []) => args({ model: s.model, data: txt }, out, ['--shuffle-buffer', '8', ...extra])
+    .map((a) => (a === txt ? [txt, jsonl] : [a])).flat();
+
+  const straight = path.join(s.dir, 'straight');
+  await run(process.execPath, argv(straight));
+  const killed = path.join(s.dir, 'killed');
+  await killAfterCheckpoint(argv(killed), killed, 10);
+  t.true(metrics(killed).length < 40, 'the run was killed before the end');
+  const other = await run(process.execPath, argv(killed, ['--resume']).map((a) => (a === '8' ? '16' : a))).catch((e) => e);
+  t.regex(other.stderr, /different shuffleBuffer \(saved 8, requested 16\)/);
+  const { stdout } = await run(process.execPath, argv(killed, ['--resume']));
+  const result = JSON.parse(stdout.trim().split('\n').pop()!);
+  t.true(result.resumedFrom >= 10 && result.resumedFrom < 40, `resumed from step ${result.resumedFrom}`);
+
+  const a = metrics(straight);
+  const b = metrics(killed);
+  t.deepEqual(b.map((m) => m.step), a.map((m) => m.step));
+  for (let i = 0; i < a.length; i++) t.true(Math.abs(a[i].loss - b[i].loss) <= 1e-6 * Math.max(1, a[i].loss), `step ${a[i].step}: ${a[i].loss} vs ${b[i].loss}`);
+  t.deepEqual(fs.readFileSync(path.join(killed, 'model.safetensors')), fs.readFileSync(path.join(straight, 'model.safetensors')));
+  // Both runs end where 80 segments of this data leave the streamed order.
+  for (const out of [straight, killed]) {
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'training', 'checkpoints', 'step-000040', 'state.json'), 'utf8'));
+    t.deepEqual(state.dataPosition, { epoch: Math.floor(80 / perEpoch), index: 80 % perEpoch, seed: 0 });
+  }
+  fs.rmSync(s.dir, { recursive: true, force: true });
+});
+
 test('a run is never overwritten: no --resume over a run, or a resume with other settings, is refused', async (t) => {
   t.timeout(120_000);
   const s = setup();
@@ -84,6 +131,12 @@ test('a run is never overwritten: no --resume over a run, or a resume with other
   const empty = path.join(s.dir, 'tiny.txt');
   fs.writeFileSync(empty, 'too short');
   const short = await run(process.execPath, args({ ...s, data: empty }, path.join(s.dir, 'short'))).catch((e) => e);
-  t.regex(short.stderr, /Expected at least 62 tokens of training text for length 64 but received \d+/);
+  t.regex(short.stderr, /Expected at least 62 tokens of training text for length 64 but received 9\b/);
+  // Bad data fails before anything is written, so the corrected run is not refused as a resume.
+  t.false(fs.existsSync(path.join(s.dir, 'short')));
+  const missing = path.join(s.dir, 'missing.txt');
+  const gone = await run(process.execPath, [...args(s, path.join(s.dir, 'gone')), '--data', s.data, missing]).catch((e) => e);
+  t.regex(gone.stderr, /Expected an existing file or folder for path but received ".*missing\.txt"/);
+  t.false(fs.existsSync(path.join(s.dir, 'gone')));
   fs.rmSync(s.dir, { recursive: true, force: true });
 });

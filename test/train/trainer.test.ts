@@ -30,13 +30,13 @@ test('training on one segment drives its loss down and the model evaluates the n
   model.dispose();
 });
 
-async function oneStep(options: { checkpointing?: boolean; split?: boolean; naive?: boolean }) {
+async function oneStep(options: { checkpointing?: boolean; split?: boolean; naive?: boolean; autocast?: boolean }) {
   const model = await Model.load(TINY);
   const trainer = new Trainer(model);
   const a = segment(2);
   const b = segment(3);
   const batches = options.split ? [[a], [b]] : [[a, b]];
-  const r = await trainer.step(batches, { lr: 1e-3, checkpointing: options.checkpointing, clip: 0, impl: options.naive ? 'naive' : 'fused' });
+  const r = await trainer.step(batches, { lr: 1e-3, checkpointing: options.checkpointing, clip: 0, impl: options.naive ? 'naive' : 'fused', autocast: options.autocast });
   const p = trainer.parameter(Q);
   trainer.dispose();
   model.dispose();
@@ -58,6 +58,27 @@ test('fused kernels, activation checkpointing and gradient accumulation give the
   // AdamW moves a weight by ~lr where the gradient is not tiny, so compare at that scale.
   t.true(maxErrors(checkpointed.p, plain.p).abs < 2e-5);
   t.true(maxErrors(accumulated.p, plain.p).abs < 2e-5);
+});
+
+test('bf16 autocast: the step computes in bf16 (fused, checkpointed and plain paths) over fp32 weights', async (t) => {
+  const fp32 = await oneStep({ naive: true });
+  for (const options of [{ naive: true }, {}, { checkpointing: true }]) {
+    const mixed = await oneStep({ ...options, autocast: true });
+    const what = JSON.stringify(options);
+    // bf16 has 8 bits of mantissa: products round at ~4e-3 relative, so the loss and gradient move
+    // by that order, and not by fp32 rounding (~1e-7) alone.
+    const dLoss = Math.abs(mixed.r.loss - fp32.r.loss) / fp32.r.loss;
+    t.true(dLoss < 5e-3 && dLoss > 1e-6, `${what}: relative loss change ${dLoss}`);
+    t.true(Math.abs(mixed.r.gradNorm - fp32.r.gradNorm) < 2e-2 * fp32.r.gradNorm, `${what}: grad norm ${mixed.r.gradNorm} vs ${fp32.r.gradNorm}`);
+    // AdamW moves weights by ~lr = 1e-3 either way; bf16 gradients flip the sign of a few tiny ones.
+    const diff = maxErrors(mixed.p, fp32.p);
+    t.true(diff.abs <= 2.1e-3, `${what}: max weight difference ${diff.abs}`);
+  }
+  const bf16 = await Model.load(TINY, { dtype: 'bfloat16' });
+  const trainer = new Trainer(bf16);
+  await t.throwsAsync(trainer.step([[segment(2)]], { lr: 1e-3, autocast: true }), { message: /bf16 autocast needs float32 master weights, but the model was loaded as BFloat16/ });
+  trainer.dispose();
+  bf16.dispose();
 });
 
 test('AdamW first step: every weight with a gradient moves by lr (m/sqrt(v) = sign(g))', async (t) => {
