@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     .option('--copy-drills', 'half of the synthetic share as copy drills (an experimental retrieval curriculum)')
     .option('--init <dir>', 'start from this model instead of random weights (a later training stage)')
     .option('--warmup <n>', 'warmup steps', '50')
+    .option('--segment <n>', 'tokens per training segment (context + 1 lets all 256 positions predict)', '256')
+    .option('--continuous', 'cut segments from the text stream anywhere, no EOS closing each (no position tied to EOS)')
     .option('--resume', 'continue the run in --run')
     .parse()
     .opts();
@@ -52,11 +54,13 @@ async function main(): Promise<void> {
   const config = readModelConfig(init);
   const tokenizer = new ByteTokenizer();
   const steps = Number(o.steps);
+  const segment = Number(o.segment);
+  const closeWithEos = !o.continuous;
   const started = Date.now();
   const result = await finetune({
     modelDir: init,
     out: o.run,
-    length: 256,
+    length: segment,
     rope: config.rope,
     steps,
     schedule: { kind: 'cosine', lr: Number(o.lr), warmupSteps: Number(o.warmup), totalSteps: steps, minFraction: 0.1 },
@@ -68,9 +72,9 @@ async function main(): Promise<void> {
     resume: o.resume ?? false,
     saveDtype: 'bfloat16',
     runInfo: { data: 'train split + synthetic passkey', syntheticShare: Number(o.synthetic), copyDrills: o.copyDrills ?? false,
-      seed, init: o.init ?? 'random' },
+      seed, init: o.init ?? 'random', closeWithEos },
     data: (position) => pretrainingStream({
-      tokenizer, length: 256, seed, syntheticShare: Number(o.synthetic), copyDrills: o.copyDrills ?? false,
+      tokenizer, length: segment, seed, syntheticShare: Number(o.synthetic), copyDrills: o.copyDrills ?? false, closeWithEos,
       position: position as PretrainingPosition | undefined,
     }),
     onStep: (m) => {

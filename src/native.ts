@@ -130,12 +130,22 @@ export interface NativeModel {
   dispose(): void;
 }
 
+/** Where a training step's wall time went. */
+export interface StepMilliseconds {
+  /** Forward passes and losses. */
+  forward: number;
+  /** Backward passes (with activation checkpointing, the layers' recomputation too). */
+  backward: number;
+  /** Gradient norm, clipping and the AdamW update. */
+  optimizer: number;
+}
+
 /** AdamW trainer bound to a native model (native/train/trainer_wrap.h). */
 export interface NativeTrainer {
   step(tokens: Int32Array, options: NativeJobOptions & {
     microBatches: number; batch: number; seq: number; rope: NativeRopeParams; lr: number;
     clip?: number; checkpointing?: boolean; chunk?: number; impl?: 'fused' | 'naive'; autocast?: boolean;
-  }): Promise<{ loss: number; gradNorm: number; tokens: number }>;
+  }): Promise<{ loss: number; gradNorm: number; tokens: number; milliseconds: StepMilliseconds }>;
   optimizerStateInfo(): { step: number; tensors: { name: string; shape: number[] }[] };
   saveOptimizerState(file: string, header: Buffer, names: string[]): Promise<void>;
   loadOptimizerState(locations: NativeTensorLocation[], step: number): Promise<void>;

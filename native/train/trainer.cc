@@ -2,6 +2,7 @@
 
 #include <torch/optim/adamw.h>
 
+#include <chrono>
 #include <cmath>
 #include <sstream>
 #include <optional>
@@ -37,6 +38,14 @@ std::optional<AutocastGuard> ForwardPrecision(const TrainStepOptions& opts, cons
   return std::optional<AutocastGuard>(std::in_place, device.type(), at::kBFloat16);
 }
 
+// Milliseconds since `start`, and restarts it.
+double Lap(std::chrono::steady_clock::time_point& start) {
+  const auto now = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - start).count();
+  start = now;
+  return ms;
+}
+
 }  // namespace
 
 Trainer::Trainer(std::shared_ptr<const LlamaModel> model, AdamWConfig config) : model_(std::move(model)) {
@@ -66,7 +75,8 @@ Trainer::~Trainer() {
 }
 
 double Trainer::MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opts, double scale,
-                           const JobControl* job) {
+                           const JobControl* job, TrainStepResult& timing) {
+  auto clock = std::chrono::steady_clock::now();
   const int64_t b = tokens.size(0), s = tokens.size(1);
   ForwardOptions fwd;
   fwd.chunk = opts.chunk;
@@ -78,12 +88,15 @@ double Trainer::MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opt
     at::Tensor logits = at::linear(h.narrow(1, 0, s - 1), model_->LmHeadWeight()).to(at::kFloat);
     loss = at::cross_entropy_loss(logits.reshape({b * (s - 1), -1}), tokens.narrow(1, 1, s - 1).reshape({-1}));
   }
+  timing.forward_ms += Lap(clock);
   (loss * scale).backward();
+  timing.backward_ms += Lap(clock);
   return loss.item<double>();
 }
 
 double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStepOptions& opts, double scale,
-                                       const JobControl* job) {
+                                       const JobControl* job, TrainStepResult& timing) {
+  auto clock = std::chrono::steady_clock::now();
   // Per-layer activation checkpointing: a no-grad forward keeps only each layer's input; the
   // loss runs in token chunks, each backpropagated at once into the last hidden state; then
   // each layer is recomputed with grad from its saved input and backpropagated in reverse.
@@ -101,6 +114,7 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
       x = model_->LayerForward(x, l, positions, opts.rope, job);
     }
   }
+  timing.forward_ms += Lap(clock);
   at::Tensor last = x.detach().requires_grad_(true);
   at::Tensor targets = tokens.narrow(1, 1, s - 1);
   const double count = static_cast<double>(b * (s - 1));
@@ -114,7 +128,9 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
       loss = at::cross_entropy_loss(logits.reshape({b * c, -1}), targets.narrow(1, c0, c).reshape({-1}), {},
                                     at::Reduction::Sum);
     }
+    timing.forward_ms += Lap(clock);
     (loss * (scale / count)).backward();
+    timing.backward_ms += Lap(clock);
     loss_sum += loss.item<double>();
   }
   at::Tensor grad = last.grad();
@@ -131,6 +147,7 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
     inputs[l] = at::Tensor();
   }
   model_->Embed(tokens).backward(grad);
+  timing.backward_ms += Lap(clock);
   return loss_sum / count;
 }
 
@@ -148,11 +165,12 @@ TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOption
   for (int64_t m = 0; m < micro; ++m) {
     if (job) job->CheckCancelled();
     const double scale = 1.0 / static_cast<double>(micro);
-    result.loss += (opts.checkpointing ? MicroBatchCheckpointed(tokens[m], opts, scale, job)
-                                       : MicroBatch(tokens[m], opts, scale, job)) / micro;
+    result.loss += (opts.checkpointing ? MicroBatchCheckpointed(tokens[m], opts, scale, job, result)
+                                       : MicroBatch(tokens[m], opts, scale, job, result)) / micro;
     if (job) job->AddDone(1);
   }
   result.tokens = micro * tokens.size(1) * (tokens.size(2) - 1);
+  auto clock = std::chrono::steady_clock::now();
   double sq = 0;
   for (auto& [name, p] : params_) {
     if (p.grad().defined()) sq += p.grad().to(at::kFloat).pow(2).sum().item<double>();
@@ -171,6 +189,7 @@ TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOption
     at::NoGradGuard no_grad;
     optimizer_->step();
   }
+  result.optimizer_ms = Lap(clock);
   ++step_;
   return result;
 }

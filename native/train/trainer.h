@@ -39,6 +39,9 @@ struct TrainStepResult {
   double loss = 0;       // mean token cross-entropy over the step (all micro-batches)
   double grad_norm = 0;  // global norm before clipping
   int64_t tokens = 0;    // target tokens in the step
+  // Where the step's wall time went (ms): forward passes and losses, backward passes (the
+  // checkpointed path's recomputation included), clipping + AdamW.
+  double forward_ms = 0, backward_ms = 0, optimizer_ms = 0;
 };
 
 class Trainer {
@@ -56,9 +59,10 @@ class Trainer {
   void LoadOptimizerState(const NamedTensors& state, int64_t step);
 
  private:
-  double MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opts, double scale, const JobControl* job);
+  double MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opts, double scale, const JobControl* job,
+                    TrainStepResult& timing);
   double MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStepOptions& opts, double scale,
-                                const JobControl* job);
+                                const JobControl* job, TrainStepResult& timing);
 
   std::shared_ptr<const LlamaModel> model_;
   std::vector<std::pair<std::string, at::Tensor>> params_;

@@ -86,6 +86,11 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
           out.Set("loss", r.loss);
           out.Set("gradNorm", r.grad_norm);
           out.Set("tokens", static_cast<double>(r.tokens));
+          Napi::Object ms = Napi::Object::New(env);
+          ms.Set("forward", r.forward_ms);
+          ms.Set("backward", r.backward_ms);
+          ms.Set("optimizer", r.optimizer_ms);
+          out.Set("milliseconds", ms);
           return out;
         });
   });

@@ -10,6 +10,10 @@
  *
  * Every segment therefore opens like a prompt does at inference (BOS first) and a segment may hold
  * the end of one document and the start of the next, with the EOS between them marking the seam.
+ *
+ * `closeWithEos: false` packs `[BOS, piece of length - 1]` instead, cut anywhere: pretraining the
+ * tiny base model uses it, because an EOS always at the last position teaches a model to predict
+ * EOS there (and nothing past it), which a prompt that fills the context then runs into.
  */
 import type { Tokenizer } from '../model/tokenizer';
 import { checkInteger, DataError, dataError, describeValue, toAsync, type Documents, type TokenStreams } from './types';
@@ -20,6 +24,8 @@ export interface PackOptions {
   length: number;
   bosId: number;
   eosId: number;
+  /** End each segment with EOS (the paper's chunking); default true. */
+  closeWithEos?: boolean;
 }
 
 /** Checks {@link PackOptions}; returns them with the numbers known good. */
@@ -49,18 +55,19 @@ export async function* tokenizeDocuments(docs: Documents, tokenizer: Tokenizer):
 }
 
 /** The error for training text that cannot fill one segment: never an empty training run. */
-export function tooShortError(length: number, received: number): DataError {
-  return new DataError(`Expected at least ${length - 2} tokens of training text for length ${length} but received ${received}`, 'length');
+export function tooShortError(length: number, received: number, body = length - 2): DataError {
+  return new DataError(`Expected at least ${body} tokens of training text for length ${length} but received ${received}`, 'length');
 }
 
 /**
  * Concatenates token streams (an EOS between them) and yields `[BOS, length-2 tokens, EOS]`
- * segments; the last partial piece is dropped.
- * @throws {DataError} when the streams hold fewer than `length - 2` tokens (EOS separators count).
+ * segments (`[BOS, length-1 tokens]` without `closeWithEos`); the last partial piece is dropped.
+ * @throws {DataError} when the streams hold fewer tokens than one segment's body (EOS separators count).
  */
 export async function* packSegments(tokenStreams: TokenStreams, opts: PackOptions): AsyncGenerator<Int32Array> {
   const { length, bosId, eosId } = checkPackOptions(opts);
-  const body = length - 2;
+  const close = opts.closeWithEos ?? true;
+  const body = close ? length - 2 : length - 1;
   let seg = new Int32Array(length);
   let fill = 0;
   let total = 0;
@@ -75,7 +82,7 @@ export async function* packSegments(tokenStreams: TokenStreams, opts: PackOption
       i += n;
       if (fill === body) {
         seg[0] = bosId;
-        seg[length - 1] = eosId;
+        if (close) seg[length - 1] = eosId;
         yield seg;
         yielded++;
         seg = new Int32Array(length);
@@ -93,7 +100,7 @@ export async function* packSegments(tokenStreams: TokenStreams, opts: PackOption
     total += tokens.length;
     yield* push(tokens);
   }
-  if (yielded === 0) throw tooShortError(length, total);
+  if (yielded === 0) throw tooShortError(length, total, body);
 }
 
 /** Evaluation windows: how many tokens, from where, and how many per document. */

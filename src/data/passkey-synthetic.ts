@@ -12,6 +12,7 @@
  * with byte tokens the intro and lines alone take 253 tokens); the rest vary the phrasing (some
  * drop the intro) and half of those take their filler from natural training text, so the model
  * learns retrieval, not one format. The prompt length is uniform in [minPromptLength, length-2]
+ * ([minPromptLength, length-1] with `closeWithEos: false`)
  * and the key's depth in the filler uniform in [0, 1].
  *
  * Every sequence fills one segment exactly: `[BOS, prompt, EOS, tail..., EOS]`, the tail being
@@ -74,6 +75,9 @@ export interface PasskeyOptions {
   fillerText?: string;
   /** Share of canonical sequences (template 0, canonical filler) where it fits; default 0.5. */
   canonicalShare?: number;
+  /** End with EOS, like packed segments (default); false: the prompt may run to the last position
+   *  and the tail is cut there, like segments packed without a closing EOS. */
+  closeWithEos?: boolean;
 }
 
 /** One generated sequence and what it holds (for tests and for inspecting the mix). */
@@ -93,6 +97,8 @@ export interface PasskeySample {
 /** Generates passkey segments by index; see the module comment for the layout. */
 export class PasskeySynthesizer {
   readonly length: number;
+  /** Tokens between BOS and the closing EOS (or the end). */
+  private readonly body: number;
   private readonly seed: number;
   private readonly minPrompt: number;
   private readonly fixed: number[];
@@ -100,6 +106,7 @@ export class PasskeySynthesizer {
 
   constructor(private readonly tokenizer: Tokenizer, private readonly opts: PasskeyOptions) {
     this.length = checkInteger(opts.length, 3, 'length');
+    this.body = opts.closeWithEos === false ? this.length - 1 : this.length - 2;
     this.seed = opts.seed === undefined ? 0 : checkInteger(opts.seed, 0, 'seed');
     this.ids = specialIds(tokenizer);
     const share = opts.canonicalShare ?? 0.5;
@@ -107,10 +114,10 @@ export class PasskeySynthesizer {
     // Prompt tokens with no filler, measured with the widest key so any key fits.
     this.fixed = PASSKEY_TEMPLATES.map((t) => encodeText(tokenizer, passkeyPrompt(99999, 0, 0, t)).length);
     const smallest = Math.min(...this.fixed);
-    if (smallest > this.length - 2) {
-      throw dataError(undefined, 'length', `a segment length of at least ${smallest + 2} for passkey sequences`, describeValue(this.length));
+    if (smallest > this.body) {
+      throw dataError(undefined, 'length', `a segment length of at least ${smallest + this.length - this.body} for passkey sequences`, describeValue(this.length));
     }
-    this.minPrompt = Math.min(this.length - 2, Math.max(smallest, opts.minPromptLength === undefined ? 100 : checkInteger(opts.minPromptLength, 1, 'minPromptLength')));
+    this.minPrompt = Math.min(this.body, Math.max(smallest, opts.minPromptLength === undefined ? 100 : checkInteger(opts.minPromptLength, 1, 'minPromptLength')));
   }
 
   /** Sequence `index` as tokens: exactly `length` of them. */
@@ -123,7 +130,7 @@ export class PasskeySynthesizer {
     checkInteger(index, 0, 'index');
     const rng = new Prng(hash32(this.seed, index, 0x5ca1ab1e));
     const key = String(rng.int(10000, 99999));
-    const body = this.length - 2;
+    const body = this.body;
     const target = rng.int(this.minPrompt, body);
     // Canonical: the evaluation's key line and question on its filler, with its intro where it fits.
     const canonical = rng.next() < (this.opts.canonicalShare ?? 0.5);
@@ -152,16 +159,17 @@ export class PasskeySynthesizer {
     out[0] = this.ids.bosId;
     out.set(prompt, 1);
     let at = 1 + prompt.length;
-    if (at < this.length - 1) {
+    const end = 1 + body;  // the closing EOS goes here, or nothing when it is the segment's end
+    if (at < end) {
       out[at++] = this.ids.eosId;
-      const need = this.length - 1 - at;
+      const need = end - at;
       let tail: Int32Array = new Int32Array(0);
       for (let chars2 = need + 16; tail.length < need; chars2 *= 2) {
         tail = encodeText(this.tokenizer, natural ? this.naturalText(rng, chars2) : passkeyFiller(chars2));
       }
       out.set(tail.subarray(0, need), at);
     }
-    out[this.length - 1] = this.ids.eosId;
+    if (end < this.length) out[end] = this.ids.eosId;
     return { tokens: out, key, template, canonical, natural, promptLength: prompt.length };
   }
 

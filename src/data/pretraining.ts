@@ -30,6 +30,9 @@ export interface PretrainingOptions {
   syntheticShare?: number;
   /** Half of the synthetic share becomes copy drills (see copy-synthetic.ts); default false. */
   copyDrills?: boolean;
+  /** End every segment with EOS (the paper's chunking; default) or cut the text stream anywhere
+   *  (see packSegments: no position is tied to an EOS). Part of what a resumed run must repeat. */
+  closeWithEos?: boolean;
   /** A position saved from the returned stream's `position()`. */
   position?: PretrainingPosition;
   corpus?: CorpusOptions;
@@ -48,11 +51,12 @@ export async function pretrainingStream(opts: PretrainingOptions): Promise<Mixed
   // A resumed run takes its seed from the saved position, so nothing else has to match.
   const seed = position ? checkInteger(position.base.seed, 0, 'position.base.seed') : opts.seed === undefined ? 0 : checkInteger(opts.seed, 0, 'seed');
   const docs = await trainDocuments(opts.corpus);
-  const base = await SegmentStream.fromDocuments(docs, opts.tokenizer, position ? { length: opts.length, position: position.base } : { length: opts.length, seed });
+  const base = await SegmentStream.fromDocuments(docs, opts.tokenizer, { length: opts.length, closeWithEos: opts.closeWithEos, ...(position ? { position: position.base } : { seed }) });
   const synthetic = new PasskeySynthesizer(opts.tokenizer, {
     length: opts.length,
     seed: hash32(seed, 1),
     fillerText: docs.map((d) => d.text).join('\n'),
+    closeWithEos: opts.closeWithEos,
   });
   const drills = new CopySynthesizer(opts.tokenizer, { length: opts.length, seed: hash32(seed, 3) });
   const source = opts.copyDrills

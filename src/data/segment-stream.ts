@@ -18,6 +18,8 @@ export interface SegmentPosition {
 /** How to build a stream: segment length, shuffle seed, and optionally where to resume. */
 export interface SegmentStreamOptions {
   length: number;
+  /** End segments with EOS (the paper's chunking, default) or cut them anywhere (see packSegments). */
+  closeWithEos?: boolean;
   /** A uint32; default 0. Ignored when `position` is given (its seed wins). */
   seed?: number;
   /** A position saved from {@link SegmentStream.position} to continue exactly from. */
@@ -65,7 +67,7 @@ export class SegmentStream implements Iterable<Int32Array> {
   /** Tokenizes and packs `docs` (see `packSegments`), then streams them. */
   static async fromDocuments(docs: Documents, tokenizer: Tokenizer, opts: SegmentStreamOptions): Promise<SegmentStream> {
     const segments: Int32Array[] = [];
-    for await (const s of packSegments(tokenizeDocuments(docs, tokenizer), { length: opts.length, ...specialIds(tokenizer) })) segments.push(s);
+    for await (const s of packSegments(tokenizeDocuments(docs, tokenizer), { length: opts.length, closeWithEos: opts.closeWithEos, ...specialIds(tokenizer) })) segments.push(s);
     return new SegmentStream(segments, opts);
   }
 
@@ -133,7 +135,7 @@ export class StreamingSegments implements AsyncIterable<Int32Array> {
   }
 
   private packed(): AsyncGenerator<Int32Array> {
-    return packSegments(tokenizeDocuments(toAsync(this.open()), this.tokenizer), { length: this.opts.length, ...specialIds(this.tokenizer) });
+    return packSegments(tokenizeDocuments(toAsync(this.open()), this.tokenizer), { length: this.opts.length, closeWithEos: this.opts.closeWithEos, ...specialIds(this.tokenizer) });
   }
 
   /**

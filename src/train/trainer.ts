@@ -6,7 +6,7 @@
 import fs from 'fs';
 import path from 'path';
 
-import { native, type NativeTrainer } from '../native';
+import { native, type NativeTrainer, type StepMilliseconds } from '../native';
 import type { JobOptions } from '../job';
 import { readSafetensorsHeader, buildSafetensorsHeader } from '../model/safetensors';
 import type { Model, RopeChoice } from '../model/model';
@@ -41,6 +41,8 @@ export interface StepResult {
   loss: number;
   gradNorm: number;
   tokens: number;
+  /** Where the step's time went (forward, backward, optimizer). */
+  milliseconds: StepMilliseconds;
 }
 
 const OPTIMIZER_FILE = 'optimizer.safetensors';

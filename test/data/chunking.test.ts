@@ -33,6 +33,18 @@ test('packSegments: [BOS, length-2 tokens, EOS], an EOS between documents, the l
   t.deepEqual(arrays(await all(packSegments([Int32Array.of(1, 2), Int32Array.of(3)], { length: 6, bosId: B, eosId: E }))), [[B, 1, 2, E, 3, E]]);
 });
 
+test('packSegments without closeWithEos: [BOS, length-1 tokens], cut anywhere, no EOS tied to the last position', async (t) => {
+  const streams = [Int32Array.of(1, 2, 3), Int32Array.of(4, 5), Int32Array.of(6, 7, 8, 9)];
+  // stream = 1 2 3 E 4 5 E 6 7 8 9, 11 tokens; pieces of 4.
+  t.deepEqual(arrays(await all(packSegments(streams, { length: 5, bosId: B, eosId: E, closeWithEos: false }))), [
+    [B, 1, 2, 3, E],
+    [B, 4, 5, E, 6],
+  ]);
+  await t.throwsAsync(all(packSegments([Int32Array.of(1, 2)], { length: 5, bosId: B, eosId: E, closeWithEos: false })), {
+    message: 'Expected at least 4 tokens of training text for length 5 but received 2',
+  });
+});
+
 test('packSegments over real text: every segment exactly length, all text kept but the tail', async (t) => {
   const tok = new ByteTokenizer();
   const docs = Array.from({ length: 40 }, (_, i) => doc(`Document ${i}. `.repeat(i + 1)));

@@ -39,6 +39,23 @@ test('every sequence is exactly length tokens: [BOS, prompt ending in the key, E
   }
 });
 
+test('closeWithEos false: no closing EOS; prompts may run to the last position, as a prompt filling the context does', (t) => {
+  const p = new PasskeySynthesizer(tok, { length: 257, seed: 3, fillerText: NATURAL, closeWithEos: false });
+  let toTheEnd = 0;
+  for (let i = 0; i < 300; i++) {
+    const s = p.sample(i);
+    t.is(s.tokens.length, 257);
+    t.is(s.tokens[0], 256);
+    t.true(s.promptLength <= 256);
+    t.true(tok.decode(Array.from(s.tokens.subarray(1, 1 + s.promptLength))).endsWith(` ${s.key}`));
+    if (s.promptLength === 256) toTheEnd++;
+    // The one EOS closes the prompt; the tail runs to the end without another.
+    const eos = Array.from(s.tokens).filter((x) => x === 257).length;
+    t.is(eos, s.promptLength < 256 ? 1 : 0);
+  }
+  t.true(toTheEnd >= 1, 'some prompts end at the last position');
+});
+
 test('canonical sequences are the evaluation prompt (intro where it fits) with its filler on each side', (t) => {
   const p = new PasskeySynthesizer(tok, { length: 1024, seed: 2, fillerText: NATURAL });
   let seen = 0;

@@ -20,7 +20,15 @@ test('training on one segment drives its loss down and the model evaluates the n
   const seg = segment(1);
   const before = await model.nll(seg);
   const losses: number[] = [];
-  for (let i = 0; i < 25; i++) losses.push((await trainer.step([[seg]], { lr: 1e-2 })).loss);
+  for (let i = 0; i < 25; i++) {
+    const t0 = performance.now();
+    const r = await trainer.step([[seg]], { lr: 1e-2 });
+    const wall = performance.now() - t0;
+    losses.push(r.loss);
+    const { forward, backward, optimizer } = r.milliseconds;
+    t.true([forward, backward, optimizer].every((ms) => ms > 0), JSON.stringify(r.milliseconds));
+    t.true(forward + backward + optimizer <= wall + 1, `${forward + backward + optimizer} ms in a step of ${wall} ms`);
+  }
   const after = await model.nll(seg);
   const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / a.length;
   t.true(Math.abs(losses[0] - mean(before)) < 1e-4, 'the first loss is the model NLL');
