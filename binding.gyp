@@ -4,6 +4,7 @@
       "target_name": "longrope",
       "sources": [
         "native/addon.cc",
+        "native/allocator.cc",
         "native/common.cc",
         "native/device.cc",
         "native/runtime_wrap.cc",

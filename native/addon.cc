@@ -1,6 +1,7 @@
-// Registration only: each area adds its bindings.
+// Registration only: each area adds its bindings (after the one-time allocator tuning).
 #include <napi.h>
 
+#include "allocator.h"
 #include "attention/attention_wrap.h"
 #include "model/model_wrap.h"
 #include "rope/rope_wrap.h"
@@ -10,6 +11,7 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  longrope::TuneAllocator();
   longrope::InitRuntime(env, exports);
   longrope::InitRope(env, exports);
   longrope::InitAttention(env, exports);

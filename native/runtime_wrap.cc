@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "allocator.h"
 #include "common.h"
 #include "device.h"
 
@@ -21,6 +22,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     out.Set("cudaBuilt", CudaBuilt());
     out.Set("cudaDevices", CudaDeviceCount());
     out.Set("threads", at::get_num_threads());
+    out.Set("allocator", TuneAllocator());
     return out;
   });
 }

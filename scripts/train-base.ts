@@ -1,13 +1,15 @@
 /**
- * `npm run train-base`: trains the bundled tiny base model from scratch and writes it to
- * models/tiny-base (Hugging Face format, bf16, with its training log). LLaMA architecture:
- * byte vocabulary (256 bytes + BOS + EOS), context 256, d = 256, 4 layers, 4 heads of 64
- * (32 rotary frequencies), SwiGLU 704, RoPE base 10000: ~3.3M parameters. Data: the training
- * split (Old Testament + 450 Brown files) with 20% synthetic passkey sequences mixed in. The
- * defaults reproduce models/tiny-base (1000 steps, ~18 minutes on 2 cores). Known gap: that
- * model does not retrieve passkeys (0/50 at 256): the retrieval (induction) circuit did not form
- * in 4M training tokens, also not with --copy-drills (see models/tiny-base/README.md).
- * Seeded; resumable with --resume; --init starts a later stage from existing weights.
+ * `npm run train-base`: trains the bundled tiny base model and writes it (Hugging Face format,
+ * bf16, with its training log). LLaMA architecture: byte vocabulary (256 bytes + BOS + EOS),
+ * context 256, d = 256, 4 layers, 4 heads of 64 (32 rotary frequencies), SwiGLU 704, RoPE base
+ * 10000: ~3.3M parameters. Data: the training split (Old Testament + 450 Brown files) with a
+ * share of synthetic passkey sequences (and, with --copy-drills, copy drills) mixed in.
+ * models/tiny-base is three stages of this script (exact commands in models/tiny-base/README.md):
+ * the defaults (stage 1: from scratch, 1000 steps, [BOS..EOS] segments of 256), then two
+ * continuations from the previous stage (--init) on EOS-free segments of 257 (--continuous
+ * --segment 257) with 50% synthetic data, the last at batch 4: the retrieval (induction) circuit
+ * formed only after ~10M more tokens, as the induction-head literature predicts.
+ * Seeded; resumable with --resume.
  */
 import { Command } from 'commander';
 import fs from 'fs';
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
     .option('--out <dir>', 'where the finished model goes', path.join(ROOT, 'models', 'tiny-base'))
     .option('--run <dir>', 'working directory (checkpoints, metrics)', path.join(ROOT, '.runs', 'tiny-base'))
     .option('--steps <n>', 'optimizer steps', '1000')
+    .option('--schedule-steps <n>', 'length of the cosine schedule, if longer than --steps (a run stopped early, reproducibly)')
     .option('--batch <n>', 'segments per step', '16')
     .option('--lr <x>', 'peak learning rate', '2e-3')
     .option('--synthetic <share>', 'share of synthetic segments (passkey sequences, and copy drills with --copy-drills)', '0.2')
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
     length: segment,
     rope: config.rope,
     steps,
-    schedule: { kind: 'cosine', lr: Number(o.lr), warmupSteps: Number(o.warmup), totalSteps: steps, minFraction: 0.1 },
+    schedule: { kind: 'cosine', lr: Number(o.lr), warmupSteps: Number(o.warmup), totalSteps: Number(o.scheduleSteps ?? steps), minFraction: 0.1 },
     globalBatch: Number(o.batch),
     microBatch: Number(o.batch),
     clip: 1,

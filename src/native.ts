@@ -71,6 +71,8 @@ export interface RuntimeInfo {
   cudaBuilt: boolean;
   cudaDevices: number;
   threads: number;
+  /** The CPU allocator tuning in effect (native/allocator.h; LONGROPE_MALLOC_TUNING=0 disables it). */
+  allocator: string;
 }
 
 /** Sizes of a LLaMA/Mistral decoder as the native runtime needs them (a subset of ModelConfig). */
