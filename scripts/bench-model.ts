@@ -16,16 +16,12 @@ import { measureEvalOverhead } from '../src/eval/overhead';
 import { estimateMemory } from '../src/model/estimate';
 import { Model } from '../src/model/model';
 import { native } from '../src/native';
+import { median } from './lib/median';
 import { writeRandomModel } from './lib/random-model';
 
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '4096,8192,16384,32768').split(',').map(Number);
 const SPEED_LENGTH = Number(process.env.BENCH_SPEED_LENGTH ?? 4096);
 const REPEATS = 3;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Forward FLOPs for NLL over n tokens: every GEMM, causal attention counted once (n^2/2 pairs). */
 function forwardFlops(c: ReturnType<typeof readModelConfig>, n: number): number {

@@ -11,6 +11,7 @@ import path from 'path';
 import { Model } from '../src/model/model';
 import { native } from '../src/native';
 import { Trainer } from '../src/train/trainer';
+import { median } from './lib/median';
 import { writeRandomModel } from './lib/random-model';
 
 const TOKENS_PER_STEP = 4096;
@@ -22,8 +23,6 @@ const STEPS = Number(process.env.BENCH_STEPS ?? 8);
  */
 type Split = { forward: number; backward: number; optimizer: number };
 interface Measured { fused: number; naive: number; milliseconds: { fused: Split; naive: Split } }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function measure(trainer: Trainer, seq: number): Promise<Measured> {
   const batch = TOKENS_PER_STEP / seq;

@@ -38,6 +38,11 @@ export function checkPosition(position: unknown, count = Infinity): SegmentPosit
   return { epoch: p.epoch as number, index: p.index as number, seed: p.seed as number };
 }
 
+/** `docs` tokenized and packed into segments as `opts` says (length, closing EOS). */
+function packDocuments(docs: Documents, tokenizer: Tokenizer, opts: SegmentStreamOptions): AsyncGenerator<Int32Array> {
+  return packSegments(tokenizeDocuments(docs, tokenizer), { length: opts.length, closeWithEos: opts.closeWithEos, ...specialIds(tokenizer) });
+}
+
 function startPosition(opts: { seed?: number; position?: SegmentPosition }, count: number): SegmentPosition {
   if (opts.position !== undefined) return checkPosition(opts.position, count);
   const seed = opts.seed ?? 0;
@@ -67,7 +72,7 @@ export class SegmentStream implements Iterable<Int32Array> {
   /** Tokenizes and packs `docs` (see `packSegments`), then streams them. */
   static async fromDocuments(docs: Documents, tokenizer: Tokenizer, opts: SegmentStreamOptions): Promise<SegmentStream> {
     const segments: Int32Array[] = [];
-    for await (const s of packSegments(tokenizeDocuments(docs, tokenizer), { length: opts.length, closeWithEos: opts.closeWithEos, ...specialIds(tokenizer) })) segments.push(s);
+    for await (const s of packDocuments(docs, tokenizer, opts)) segments.push(s);
     return new SegmentStream(segments, opts);
   }
 
@@ -135,7 +140,7 @@ export class StreamingSegments implements AsyncIterable<Int32Array> {
   }
 
   private packed(): AsyncGenerator<Int32Array> {
-    return packSegments(tokenizeDocuments(toAsync(this.open()), this.tokenizer), { length: this.opts.length, closeWithEos: this.opts.closeWithEos, ...specialIds(this.tokenizer) });
+    return packDocuments(toAsync(this.open()), this.tokenizer, this.opts);
   }
 
   /**

@@ -30,7 +30,8 @@ export interface StepOptions extends JobOptions {
   /** 'naive': plain libtorch ops throughout (benchmark baseline, test reference). */
   impl?: 'fused' | 'naive';
   /**
-   * Mixed precision: forward and backward under bf16 autocast over fp32 weights, AdamW in fp32.
+   * Mixed precision: forward passes under bf16 autocast over fp32 weights (backward follows the
+   * dtypes the forward used), clipping and AdamW in fp32.
    * Default: on for a float32 model on CUDA, off otherwise (CPU trains in fp32).
    */
   autocast?: boolean;
