@@ -10,7 +10,7 @@ import { evalDocuments } from '../src/data';
 import { evaluatePerplexity } from '../src/eval';
 import { Model } from '../src/model/model';
 import { applyRotary } from '../src/model/rotary';
-import { loadTokenizer } from '../src/model/tokenizer';
+import { loadTokenizer } from '../src/data/tokenizer';
 import { native } from '../src/native';
 import { computeRopeTables, methodToLongropeFactors, type RopeSpec } from '../src/rope';
 

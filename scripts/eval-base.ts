@@ -12,7 +12,7 @@ import path from 'path';
 import { evalDocuments } from '../src/data';
 import { evaluatePasskey, evaluatePerplexity } from '../src/eval';
 import { Model } from '../src/model/model';
-import { ByteTokenizer } from '../src/model/tokenizer';
+import { ByteTokenizer } from '../src/data/tokenizer';
 
 const ROOT = path.resolve(__dirname, '..');
 

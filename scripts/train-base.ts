@@ -16,7 +16,7 @@ import fs from 'fs';
 import path from 'path';
 
 import { pretrainingStream, type PretrainingPosition } from '../src/data';
-import { BYTE_TOKENIZER_CLASS, ByteTokenizer } from '../src/model/tokenizer';
+import { BYTE_TOKENIZER_CLASS, ByteTokenizer } from '../src/data/tokenizer';
 import { readModelConfig } from '../src/model/config';
 import { finetune } from '../src/train/finetune';
 import { writeRandomModel } from './lib/random-model';

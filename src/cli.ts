@@ -12,7 +12,7 @@ import { registerPasskeyCommand } from './cli/passkey-command';
 import { registerPplCommand } from './cli/ppl-command';
 import { registerReportCommand } from './cli/report-command';
 import { registerRopeCommand } from './cli/rope-command';
-import { native } from './native';
+import { runtimeInfo } from './model/runtime';
 
 function buildProgram(): Command {
   const program = new Command('longrope')
@@ -28,7 +28,7 @@ function buildProgram(): Command {
   program
     .command('info')
     .description('print what the native addon offers (libtorch version, CUDA, threads)')
-    .action(() => console.log(JSON.stringify(native().runtimeInfo(), null, 2)));
+    .action(() => console.log(JSON.stringify(runtimeInfo(), null, 2)));
   return program;
 }
 

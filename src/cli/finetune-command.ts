@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 
 import { checkPosition, listDataFiles, readDocuments, segmentSource, SegmentStream, StreamingSegments, trainDocuments } from '../data';
 import { readModelConfig } from '../model/config';
-import { loadTokenizer, type Tokenizer } from '../model/tokenizer';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer';
 import { finetune, type SegmentSource } from '../train/finetune';
 import { RECIPES, type Schedule, type ScheduleKind } from '../train/schedule';
 import { parsePositiveInt, parsePositiveNumber, parseRopeArg, withRopeOptions } from './rope-arg';
@@ -59,6 +59,16 @@ async function dataSource(c: DataChoice, position: unknown): Promise<SegmentSour
   const stream = new StreamingSegments(() => readDocuments(paths, { textField: c.textField }), c.tokenizer, { ...start, shuffleBuffer: c.shuffleBuffer });
   await stream.probe();
   return segmentSource(stream);
+}
+
+/**
+ * For the kill-and-resume tests: with LONGROPE_TEST_HALT_AFTER_CHECKPOINT=N the process stops
+ * (alive, doing nothing) once checkpoint N is on disk, so the test kills it at a step it chose,
+ * however fast the machine is.
+ */
+async function haltForTests(step: number): Promise<void> {
+  if (Number(process.env.LONGROPE_TEST_HALT_AFTER_CHECKPOINT) !== step) return;
+  await new Promise(() => setInterval(() => undefined, 60_000));
 }
 
 /** Registers `finetune` on the CLI program. */
@@ -117,8 +127,10 @@ export function registerFinetuneCommand(program: Command): void {
         onStep: (m) => {
           if (!process.stderr.isTTY && !f.json) console.error(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}`);
         },
+        onCheckpoint: haltForTests,
       });
       if (f.json) console.log(JSON.stringify(result));
+      else if (result.alreadyFinished) console.log(`the run in ${f.out} already finished (${result.steps} steps); nothing to do`);
       else console.log(`trained ${result.steps} steps (final loss ${result.finalLoss.toFixed(4)}); model in ${f.out}`);
     });
 }

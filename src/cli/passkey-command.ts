@@ -6,71 +6,44 @@
 import type { Command } from 'commander';
 
 import { evaluatePasskey } from '../eval/passkey';
-import { Model } from '../model/model';
-import { loadTokenizer } from '../model/tokenizer';
-import {
-  formatTable,
-  parseLengths,
-  parseNonNegativeInt,
-  parsePositiveInt,
-  parseRopeArg,
-  progressLine,
-  ropeLabel,
-  writeResultFile,
-  withRopeOptions,
-} from './rope-arg';
+import { registerEvalCommand, type EvalFlags } from './eval-command';
+import { progressLine } from './output';
+import { parseLengths, parseNonNegativeInt, parsePositiveInt } from './rope-arg';
 
-interface PasskeyFlags {
-  model: string;
+interface PasskeyFlags extends EvalFlags {
   lengths: string;
-  rope?: string;
-  factor?: string;
   trials: string;
   seed: string;
   maxNewTokens: string;
-  tokenizer?: string;
-  device?: string;
-  label?: string;
-  output?: string;
-  json?: boolean;
 }
 
 /** Registers `passkey` on the CLI program. */
 export function registerPasskeyCommand(program: Command): void {
-  withRopeOptions(program.command('passkey'))
-    .description('passkey retrieval: a 5-digit key hidden at a random depth of filler, prompts of exactly each length')
-    .requiredOption('--model <dir>', 'Hugging Face model directory')
-    .requiredOption('--lengths <list>', 'prompt lengths in tokens, comma-separated (4k = 4096)')
-    .option('--trials <n>', 'trials per length', '10')
-    .option('--seed <s>', 'seed of depths and keys (Python random.Random(seed))', '0')
-    .option('--max-new-tokens <n>', 'greedy tokens to decode', '8')
-    .option('--tokenizer <dir>', 'tokenizer directory (default --model)')
-    .option('--device <d>', 'cpu or cuda[:N]')
-    .option('--label <name>', 'method label stored in the result (default from --rope)')
-    .option('--output <file>', 'also write the result JSON to this file')
-    .option('--json', 'print the result JSON')
-    .action(async (flags: PasskeyFlags) => {
-      const lengths = parseLengths(flags.lengths);
-      const trials = parsePositiveInt(flags.trials, '--trials');
-      const seed = parseNonNegativeInt(flags.seed, '--seed');
-      const maxNewTokens = parsePositiveInt(flags.maxNewTokens, '--max-new-tokens');
-      const tokenizer = await loadTokenizer(flags.tokenizer ?? flags.model);
-      const model = await Model.load(flags.model, { device: flags.device });
-      try {
-        const rope = parseRopeArg(flags.rope, flags.factor, model.config.rope);
-        const results = await evaluatePasskey(model, tokenizer, { lengths, trials, seed, rope, maxNewTokens, onProgress: progressLine('passkey trials') });
-        const file = { kind: 'passkey', method: flags.label ?? ropeLabel(flags.rope, rope), model: flags.model, rope, seed, results };
-        if (flags.output) writeResultFile(flags.output, file);
-        if (flags.json) {
-          console.log(JSON.stringify(file, null, 2));
-          return;
-        }
-        console.log(`passkey retrieval of ${flags.model} (${file.method}), ${trials} trials per length`);
-        const rows = [['length', 'accuracy', 'correct']];
-        for (const r of results) rows.push([String(r.length), `${(100 * r.accuracy).toFixed(0)}%`, `${r.details.filter((d) => d.correct).length}/${r.trials}`]);
-        console.log(formatTable(rows));
-      } finally {
-        model.dispose();
-      }
-    });
+  registerEvalCommand(program, {
+    name: 'passkey',
+    kind: 'passkey',
+    description: 'passkey retrieval: a 5-digit key hidden at a random depth of filler, prompts of exactly each length',
+    options: (c) => c
+      .requiredOption('--lengths <list>', 'prompt lengths in tokens, comma-separated (4k = 4096)')
+      .option('--trials <n>', 'trials per length', '10')
+      .option('--seed <s>', 'seed of depths and keys (Python random.Random(seed))', '0')
+      .option('--max-new-tokens <n>', 'greedy tokens to decode', '8'),
+    parse: (f: PasskeyFlags) => ({
+      lengths: parseLengths(f.lengths),
+      trials: parsePositiveInt(f.trials, '--trials'),
+      seed: parseNonNegativeInt(f.seed, '--seed'),
+      maxNewTokens: parsePositiveInt(f.maxNewTokens, '--max-new-tokens'),
+    }),
+    async run(model, plan, context) {
+      const tokenizer = await context.tokenizer();
+      const results = await evaluatePasskey(model, tokenizer, { ...plan, rope: context.rope, onProgress: progressLine('passkey trials') });
+      return { seed: plan.seed, results };
+    },
+    table: (r, plan, file) => ({
+      title: `passkey retrieval of ${file.model} (${file.method}), ${plan.trials} trials per length`,
+      rows: [['length', 'accuracy', 'correct'], ...r.results.map((x) => [
+        String(x.length), `${(100 * x.accuracy).toFixed(0)}%`, `${x.details.filter((d) => d.correct).length}/${x.trials}`,
+      ])],
+    }),
+  });
 }

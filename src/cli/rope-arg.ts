@@ -1,6 +1,6 @@
 /**
- * Shared argument parsing of the evaluation commands (ppl, passkey, bench-tasks): `--rope` with
- * `--factor`, integer lists, result-file helpers. Every error names the flag it came from.
+ * Flag parsers shared by the commands: `--rope` with `--factor`, numbers and integer lists.
+ * Every error names the flag it came from. (Output helpers live in output.ts.)
  *
  * `--rope` is a method name (`none|linear|ntk|dynamic-ntk|yarn|llama3`, scaled by `--factor s`
  * so the target length is s x the model's original window), or a JSON file holding a RopeSpec
@@ -12,12 +12,12 @@ import fs from 'fs';
 import path from 'path';
 
 import { RopeSpecError, ropeSpecFromHfConfig, validateRopeSpec, type RopeSpec } from '../rope';
-import { describeValue } from '../rope/errors';
+import { describeValue } from '../common/errors';
+import { readJsonFile } from '../common/files';
+import { isObject } from '../common/objects';
 
 /** Method names `--rope` accepts without a file. */
 export const ROPE_ARG_METHODS = ['none', 'linear', 'ntk', 'dynamic-ntk', 'yarn', 'llama3'] as const;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A positive finite number from a flag value. */
 export function parsePositiveNumber(value: string, flag: string): number {
@@ -49,17 +49,9 @@ export function parseLengths(value: string, flag = '--lengths'): number[] {
   return parts.map((p) => parsePositiveInt(p, flag));
 }
 
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`--rope ${file}: cannot read a JSON file (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
-
 function fromFile(file: string, model: RopeSpec): RopeSpec {
   const where = `--rope ${file}`;
-  const json = readJson(file);
+  const json = readJsonFile(file, { where });
   if (!isObject(json)) throw new Error(`${where}: Expected a JSON object but received ${describeValue(json)}`);
   if ('method' in json) {
     const { headDim, base, originalLength, length } = model;
@@ -121,25 +113,4 @@ export function ropeLabel(value: string | undefined, spec: RopeSpec): string {
   if (value === undefined) return 'model';
   if ((ROPE_ARG_METHODS as readonly string[]).includes(value)) return spec.method === 'none' ? 'none' : `${spec.method} x${spec.factor}`;
   return path.basename(value).replace(/\.json$/i, '');
-}
-
-/** Writes a result object as JSON to `file` (via a temp file and a rename). */
-export function writeResultFile(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
-  fs.renameSync(`${file}.tmp`, file);
-}
-
-/** A progress line on stderr when it is a terminal (nothing otherwise). */
-export function progressLine(label: string): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (done, total) => {
-    process.stderr.write(`\r${label} ${done}/${total}${done === total ? '\n' : ''}`);
-  };
-}
-
-/** Formats rows as an aligned plain-text table (first row = header). */
-export function formatTable(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
 }

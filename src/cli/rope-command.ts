@@ -5,6 +5,8 @@
 import fs from 'fs';
 import type { Command } from 'commander';
 
+import { InputError } from '../common/errors';
+import { readJsonFile } from '../common/files';
 import {
   computeRopeTables,
   hfConfigPatchFromSpec,
@@ -55,12 +57,8 @@ function readFactorFile(file: string, headDim: number, layer: number): number[] 
 }
 
 function readConfig(file: string, flags: RopeFlags): RopeSpec {
-  let config: unknown;
-  try {
-    config = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: cannot read a JSON config (${(e as Error).message})`);
-  }
+  const config = readJsonFile(file, { where: file });
+  if (config === undefined) throw new InputError(`${file}: no such config file`, '--config', { file });
   return ropeSpecFromHfConfig(config as Record<string, unknown>, { where: file, length: num(flags.length) });
 }
 

@@ -15,7 +15,7 @@
  * tiny base model uses it, because an EOS always at the last position teaches a model to predict
  * EOS there (and nothing past it), which a prompt that fills the context then runs into.
  */
-import type { Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from './tokenizer';
 import { checkInteger, DataError, dataError, describeValue, toAsync, type Documents, type TokenStreams } from './types';
 
 /** Segment geometry and the special ids (a tokenizer's `bosId` / `eosId`). */
@@ -101,66 +101,4 @@ export async function* packSegments(tokenStreams: TokenStreams, opts: PackOption
     yield* push(tokens);
   }
   if (yielded === 0) throw tooShortError(length, total, body);
-}
-
-/** Evaluation windows: how many tokens, from where, and how many per document. */
-export interface WindowOptions {
-  /** Document tokens between window starts; default the tokens one window takes (no overlap, no gap). */
-  stride?: number;
-  /** At most this many windows per document; default unlimited. 1 is the paper's protocol (each document truncated to its first L tokens). */
-  maxPerDocument?: number;
-  /** When set, each window is `[bosId, length-1 document tokens]`, so a document needs length-1 tokens. */
-  bosId?: number;
-}
-
-/** Counts kept while a {@link WindowStream} is read. */
-export interface WindowStats {
-  documents: number;
-  /** Documents shorter than one window, skipped. */
-  skipped: number;
-  windows: number;
-}
-
-/**
- * Fixed-length windows of whole documents for perplexity at context `length`: a window never
- * spans two documents (unlike training segments), and a document shorter than a window is
- * skipped and counted in {@link WindowStream.stats}, so a report can say what it left out.
- */
-export class WindowStream implements AsyncIterable<Int32Array> {
-  /** Updated as the stream is read; final once iteration ends. */
-  readonly stats: WindowStats = { documents: 0, skipped: 0, windows: 0 };
-  private readonly stride: number;
-  private readonly maxPerDocument: number;
-
-  constructor(private readonly docs: TokenStreams, readonly length: number, private readonly opts: WindowOptions = {}) {
-    checkInteger(length, 2, 'length');
-    const span = opts.bosId === undefined ? length : length - 1;
-    this.stride = opts.stride === undefined ? span : checkInteger(opts.stride, 1, 'stride');
-    this.maxPerDocument = opts.maxPerDocument === undefined ? Infinity : checkInteger(opts.maxPerDocument, 1, 'maxPerDocument');
-    if (opts.bosId !== undefined) checkInteger(opts.bosId, 0, 'bosId');
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Int32Array> {
-    const { bosId } = this.opts;
-    const span = bosId === undefined ? this.length : this.length - 1;
-    for await (const tokens of toAsync(this.docs)) {
-      this.stats.documents++;
-      if (tokens.length < span) {
-        this.stats.skipped++;
-        continue;
-      }
-      for (let start = 0, n = 0; start + span <= tokens.length && n < this.maxPerDocument; start += this.stride, n++) {
-        const w = new Int32Array(this.length);
-        if (bosId !== undefined) w[0] = bosId;
-        w.set(tokens.subarray(start, start + span), this.length - span);
-        this.stats.windows++;
-        yield w;
-      }
-    }
-  }
-}
-
-/** {@link WindowStream} over the documents' tokens (see there). */
-export function documentWindows(docs: TokenStreams, length: number, opts: WindowOptions = {}): WindowStream {
-  return new WindowStream(docs, length, opts);
 }

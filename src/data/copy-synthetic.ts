@@ -10,8 +10,9 @@
  * A segment is BOS followed by exactly length-1 tokens, cut mid-text with no closing EOS, so no
  * position is tied to the end of a document.
  */
-import type { Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from './tokenizer';
 import { specialIds } from './chunking';
+import { PASSKEY_QUESTION, passkeyFiller, passkeyKeyLine } from './passkey-text';
 import { hash32, Prng } from './prng';
 import { checkInteger } from './types';
 
@@ -26,8 +27,8 @@ function randomString(rng: Prng): string {
 
 function keyDrill(rng: Prng): string {
   const key = rng.int(10000, 99999);
-  const gap = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. '.slice(0, rng.int(0, 80));
-  return `The pass key is ${key}. Remember it. ${key} is the pass key.\n${gap}\nWhat is the pass key? The pass key is ${key}.\n`;
+  const gap = passkeyFiller(rng.int(0, 80));
+  return `${passkeyKeyLine(key)}\n${gap}\n${PASSKEY_QUESTION} ${key}.\n`;
 }
 
 /** Generates copy-drill segments of exactly `length` tokens by index (seeded, deterministic). */

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { readJsonFile, writeFileAtomic } from '../common/files';
 import { brownDir, readBrown } from './brown';
 import { parseKjv } from './kjv';
 import { DataError, type Document } from './types';
@@ -39,7 +40,7 @@ const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
 function packageVersion(file: string): string {
   try {
-    return String((JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: unknown }).version ?? '0');
+    return String((readJsonFile(file) as { version?: unknown } | undefined)?.version ?? '0');
   } catch {
     return '0';
   }
@@ -54,24 +55,21 @@ export function defaultCacheDir(): string {
 
 function readCache(file: string): Document[] | undefined {
   try {
-    const docs = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    const docs = readJsonFile(file);
     if (Array.isArray(docs) && docs.every((d) => typeof d?.id === 'string' && typeof d?.text === 'string')) return docs as Document[];
   } catch {
-    // Missing or torn (a concurrent writer cannot tear it: we rename; a disk-full one could): rebuild.
+    // Unreadable or torn (a concurrent writer cannot tear it: we rename; a disk-full one could): rebuild.
   }
   return undefined;
 }
 
-/** Writes through a temp file and a rename so a reader never sees half a file. Best effort. */
+/** Caches the corpus (atomically, so a reader never sees half a file). Best effort. */
 function writeCache(file: string, docs: Document[]): void {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(docs));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(docs));
   } catch {
     // A read-only install still works, only slower.
-    fs.rmSync(tmp, { force: true });
   }
 }
 
@@ -113,11 +111,5 @@ export function brownDocuments(opts: CorpusOptions = {}): Promise<Document[]> {
   const version = packageVersion(path.join(PACKAGE_ROOT, 'package.json'));
   const brown = packageVersion(path.join(brownDir(), 'package.json'));
   return cached(`brown-${version}-${brown}`, opts, () => readBrown());
-}
-
-/** Both corpora: KJV books in canonical order, then Brown files by id. */
-export async function corpusDocuments(opts: CorpusOptions = {}): Promise<Document[]> {
-  const [kjv, brown] = await Promise.all([kjvDocuments(opts), brownDocuments(opts)]);
-  return [...kjv, ...brown];
 }
 

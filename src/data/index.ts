@@ -4,12 +4,14 @@
  * Everything hands on plain values: documents -> Int32Array token arrays -> segments.
  */
 export * from './types';
+export * from './tokenizer';
 export * from './corpora';
 export * from './splits';
 export * from './readers';
 export { readParquet, openFileBuffer, PARQUET_COMPRESSORS, type ParquetOptions, type FileBuffer } from './parquet';
 export * from './chunking';
 export * from './segment-stream';
+export * from './passkey-text';
 export * from './passkey-synthetic';
 export * from './pretraining';
 export * from './copy-synthetic';

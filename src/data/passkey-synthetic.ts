@@ -20,16 +20,11 @@
  * padding token in the byte vocabulary; the tail is what makes any prompt length fit.
  * Sequence i is a pure function of (seed, i): random access, and a resumed run regenerates it.
  */
-import type { Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from './tokenizer';
 import { encodeText, specialIds } from './chunking';
+import { PASSKEY_INTRO, PASSKEY_QUESTION, passkeyFiller, passkeyKeyLine } from './passkey-text';
 import { hash32, Prng } from './prng';
 import { checkInteger, dataError, describeValue } from './types';
-
-/** The evaluation's task description (first line of the prompt). */
-export const PASSKEY_INTRO = 'There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.';
-
-/** The evaluation's filler sentence. */
-export const PASSKEY_FILLER = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.';
 
 /** A prompt shape: optional intro, the line that hides the key, the closing question + answer. */
 export interface PasskeyTemplate {
@@ -40,18 +35,12 @@ export interface PasskeyTemplate {
 
 /** Template 0 is the evaluation's; the others teach the task rather than the wording. */
 export const PASSKEY_TEMPLATES: readonly PasskeyTemplate[] = Object.freeze([
-  { intro: PASSKEY_INTRO, key: (k) => `The pass key is ${k}. Remember it. ${k} is the pass key.`, question: (k) => `What is the pass key? The pass key is ${k}` },
-  { intro: null, key: (k) => `The pass key is ${k}. Remember it. ${k} is the pass key.`, question: (k) => `What is the pass key? The pass key is ${k}` },
+  { intro: PASSKEY_INTRO, key: passkeyKeyLine, question: (k) => `${PASSKEY_QUESTION} ${k}` },
+  { intro: null, key: passkeyKeyLine, question: (k) => `${PASSKEY_QUESTION} ${k}` },
   { intro: 'Remember the number hidden in this text.', key: (k) => `The passkey is ${k}. Keep it in mind.`, question: (k) => `What is the passkey? The passkey is ${k}` },
   { intro: null, key: (k) => `The secret number is ${k}.`, question: (k) => `What is the secret number? The secret number is ${k}` },
   { intro: 'Find the key below.', key: (k) => `Key: ${k}. Remember ${k}.`, question: (k) => `Which key was given? The key was ${k}` },
 ]);
-
-/** The first `chars` characters of the endless filler "F F F ..." (the evaluation's slicing). */
-export function passkeyFiller(chars: number): string {
-  const unit = `${PASSKEY_FILLER} `;
-  return unit.repeat(Math.ceil(chars / unit.length)).slice(0, chars);
-}
 
 /** A prompt with its answer: `prefixChars` / `suffixChars` of filler around the key line (template 0: the evaluation's). */
 export function passkeyPrompt(key: string | number, prefixChars: number, suffixChars: number, template = PASSKEY_TEMPLATES[0]): string {

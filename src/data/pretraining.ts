@@ -4,7 +4,7 @@
  * position to save and resume from. Fine-tuning uses {@link SegmentStream} (or
  * `StreamingSegments` for user files) directly, without the synthetic mix.
  */
-import type { Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from './tokenizer';
 import type { CorpusOptions } from './corpora';
 import { CopySynthesizer } from './copy-synthetic';
 import { mixSegments, PasskeySynthesizer, type MixedSegments } from './passkey-synthetic';

@@ -3,7 +3,7 @@
  * function of (seed, epoch), so a saved {@link SegmentPosition} is all a restarted run needs:
  * no hidden generator state, nothing to serialise but three integers.
  */
-import type { Tokenizer } from '../model/tokenizer';
+import type { Tokenizer } from './tokenizer';
 import { packSegments, specialIds, tokenizeDocuments } from './chunking';
 import { hash32, Prng, permutation } from './prng';
 import { checkInteger, dataError, describeValue, toAsync, type Documents } from './types';

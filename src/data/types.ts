@@ -3,7 +3,7 @@
  * project's grammar `[<where>: ]Expected <what> for <field> but received <value>` so a CLI
  * can show them as they are.
  */
-import { describeValue } from '../rope/errors';
+import { describeValue, expectedMessage, InputError } from '../common/errors';
 
 export { describeValue };
 
@@ -24,20 +24,16 @@ export type Documents = Iterable<Document> | AsyncIterable<Document>;
 export type TokenStreams = Iterable<Int32Array> | AsyncIterable<Int32Array>;
 
 /** Thrown for bad data input: a missing corpus, a bad file line, a too-short training text. */
-export class DataError extends Error {
-  /** The offending field (`text`, `length`, `position.index`). */
-  readonly field: string;
-
+export class DataError extends InputError {
   constructor(message: string, field: string) {
-    super(message);
+    super(message, field);
     this.name = 'DataError';
-    this.field = field;
   }
 }
 
 /** Builds a {@link DataError}; `received` is already formatted (see {@link describeValue}). */
 export function dataError(where: string | undefined, field: string, expected: string, received: string): DataError {
-  return new DataError(`${where ? `${where}: ` : ''}Expected ${expected} for ${field} but received ${received}`, field);
+  return new DataError(expectedMessage(where, field, expected, received), field);
 }
 
 /** `value` if it is an integer >= `min`, else a {@link DataError} naming `field`. */

@@ -1,29 +1,27 @@
 /**
- * Reading evaluation data files with errors that point at the line: every problem is reported
- * as `file:line: Expected <what> but received <value>`, never as a silent zero or a skipped row.
- * Readers for JSONL, a JSON array (with each element's line), RFC 4180 CSV, and the documents
- * of the perplexity evaluation (plain text or JSONL with a `text` field).
+ * Reading the benchmark tasks' data files (ARC, HellaSwag, MMLU, TruthfulQA) with errors that
+ * point at the line: every problem is reported as `file:line: Expected <what> but received
+ * <value>`, never as a silent zero or a skipped row. Parsers for JSONL, a JSON array (with each
+ * element's line) and RFC 4180 CSV. (Perplexity documents are read by src/data/readers.ts.)
  */
 import fs from 'fs';
 
-import { describeValue } from '../rope/errors';
+import { describeValue, expectedMessage, InputError } from '../common/errors';
 
 /** A malformed evaluation data file; the message names file and line. */
-export class DataFileError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line: number,
-  ) {
-    super(message);
+export class DataFileError extends InputError {
+  declare readonly file: string;
+  declare readonly line: number;
+
+  constructor(message: string, file: string, line: number) {
+    super(message, '', { file, line });
     this.name = 'DataFileError';
   }
 }
 
 /** `file:line: Expected <expected> for <field> but received <value described>`. */
 export function dataError(file: string, line: number, field: string, expected: string, value: unknown): DataFileError {
-  const forField = field ? ` for ${field}` : '';
-  return new DataFileError(`${file}:${line}: Expected ${expected}${forField} but received ${describeValue(value)}`, file, line);
+  return new DataFileError(expectedMessage(`${file}:${line}`, field, expected, describeValue(value)), file, line);
 }
 
 /** Reads a whole text file; a missing or unreadable file is a DataFileError at line 0. */

@@ -4,34 +4,20 @@
  * for any tokenizer to have exactly the requested number of tokens (BOS included when the
  * tokenizer adds one) by sizing the filler to the character and checking by encoding.
  */
-import type { Tokenizer } from '../model/tokenizer';
+import { PASSKEY_FILLER, PASSKEY_INTRO, PASSKEY_QUESTION, passkeyFiller, passkeyText } from '../data/passkey-text';
+import type { Tokenizer } from '../data/tokenizer';
 import { PyRandom } from './py-random';
 import type { EvalJobOptions, RopeChoice, ScoringModel } from './scoring-model';
 import { throwIfAborted } from './scoring-model';
 
-/** First line of the prompt. */
-export const PASSKEY_INTRO =
-  'There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. I will quiz you about the important information there.';
-/** One repetition of the filler; repetitions are joined by a space and cut at any character. */
-export const PASSKEY_FILLER = 'The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.';
-/** Last line of the prompt; the model continues it. */
-export const PASSKEY_QUESTION = 'What is the pass key? The pass key is';
+export { PASSKEY_FILLER, PASSKEY_INTRO, PASSKEY_QUESTION, passkeyText };
+
+/** The first `chars` characters of the endless filler "F F F ..." (as the reference slices it). */
+export const fillerText = passkeyFiller;
 
 /** What a passkey prompt needs from a tokenizer; ids >= vocabSize (a model vocabulary padded
  *  beyond the tokenizer's) are dropped before decoding. */
 export type PasskeyTokenizer = Pick<Tokenizer, 'encode' | 'decode'> & { vocabSize?: number };
-
-/** The first `chars` characters of the endless filler "F F F ..." (as the reference slices it). */
-export function fillerText(chars: number): string {
-  const unit = PASSKEY_FILLER + ' ';
-  return unit.repeat(Math.ceil(chars / unit.length)).slice(0, chars);
-}
-
-/** The prompt text: intro, filler prefix, key line, filler suffix, question, joined by "\n". */
-export function passkeyText(key: number, prefixChars: number, suffixChars: number): string {
-  const info = `The pass key is ${key}. Remember it. ${key} is the pass key.`;
-  return [PASSKEY_INTRO, fillerText(prefixChars), info, fillerText(suffixChars), PASSKEY_QUESTION].join('\n');
-}
 
 /** A built prompt. */
 export interface PasskeyPrompt {

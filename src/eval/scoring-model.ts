@@ -4,21 +4,21 @@
  * known and the search (part 5) can hand it one loaded model called thousands of times.
  * `Model` from src/model satisfies it structurally.
  */
-import type { RopeSpec, RopeTables } from '../rope/types';
+import type { RopeChoice, RopeSpec } from '../rope/types';
 
-/** A RopeSpec (tables derived per call from the sequence length) or precomputed tables. */
-export type RopeChoice = RopeSpec | RopeTables;
+export type { RopeChoice };
 
 /** What perplexity, passkey and the benchmarks call on a model. */
 export interface ScoringModel {
   config: { vocabSize: number; rope: RopeSpec; bosTokenId: number | null; eosTokenId: number | null };
   /**
    * Per-token NLL (natural log): entry t - scoreFrom is -log p(tokens[t] | tokens[<t]) for
-   * t = scoreFrom .. n-1 (scoreFrom >= 1, default 1).
+   * t = scoreFrom .. n-1 (scoreFrom >= 1, default 1). `ropeLength` is the highest position + 1
+   * that a RopeSpec's tables are built for (default positionOffset + n).
    */
   nll(
     tokens: ArrayLike<number>,
-    options?: { rope?: RopeChoice; positionOffset?: number; scoreFrom?: number; signal?: AbortSignal },
+    options?: { rope?: RopeChoice; positionOffset?: number; ropeLength?: number; scoreFrom?: number; signal?: AbortSignal },
   ): Promise<Float32Array>;
   /** Greedy decoding; `tokens` are the new tokens only. */
   generate(

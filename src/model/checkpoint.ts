@@ -9,9 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { NativeTensorLocation } from '../native';
-import { describeValue } from '../rope/errors';
-import { expectedTensorShapes, readJsonFile, readModelConfig, type ModelConfig } from './config';
+import { describeValue } from '../common/errors';
+import { expectedTensorShapes, readModelJson, readModelConfig, type ModelConfig } from './config';
 import { fileError, ModelFileError, readSafetensorsHeader, type SafetensorsEntry } from './safetensors';
+import { isObject } from '../common/objects';
 
 /** Where one weight lies (the native loader's input type). */
 export type TensorLocation = NativeTensorLocation;
@@ -33,7 +34,6 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
 /** How many missing names an error lists before "and N more". */
 const LIST_MAX = 5;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const exists = (p: string): boolean => fs.existsSync(p);
 
 /**
@@ -89,7 +89,7 @@ function readSingle(dir: string): { table: Table; extra: string[]; where: string
 }
 
 function readSharded(dir: string): { table: Table; extra: string[]; where: string } {
-  const json = readJsonFile(path.join(dir, INDEX), INDEX);
+  const json = readModelJson(path.join(dir, INDEX), INDEX);
   if (!isObject(json)) throw fileError(INDEX, INDEX, 'a JSON object {"metadata", "weight_map"}', describeValue(json));
   const map = json.weight_map;
   if (!isObject(map)) throw fileError(INDEX, 'weight_map', 'an object {tensor name: shard file}', describeValue(map));

@@ -6,11 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { describeValue, RopeSpecError } from '../rope/errors';
+import { describeValue } from '../common/errors';
+import { RopeSpecError } from '../rope/errors';
 import { hfConfigPatchFromSpec, ropeSpecFromHfConfig } from '../rope/hf-config';
 import type { NativeModelConfig } from '../native';
 import type { RopeSpec } from '../rope/types';
 import { fileError, ModelFileError } from './safetensors';
+import { readJsonFile } from '../common/files';
+import { isObject } from '../common/objects';
 
 /** A validated model configuration: the runtime's sizes (NativeModelConfig) and the rest of config.json. */
 export interface ModelConfig extends NativeModelConfig {
@@ -34,9 +37,7 @@ export interface ModelConfig extends NativeModelConfig {
 export const ARCHITECTURES = { LlamaForCausalLM: 'llama', MistralForCausalLM: 'mistral' } as const;
 
 /** config.json larger than this is not a config (and reading it whole would be a hazard). */
-const MAX_JSON_BYTES = 64 << 20;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const DTYPES = ['float32', 'float16', 'bfloat16'] as const;
 
 /**
@@ -163,24 +164,9 @@ export function parseModelConfig(json: unknown, where = 'config.json'): ModelCon
   };
 }
 
-/** Reads a small JSON file with our error grammar; `undefined` when it does not exist. */
-export function readJsonFile(file: string, where: string = path.basename(file)): unknown {
-  let text: string;
-  try {
-    const stat = fs.statSync(file);
-    if (!stat.isFile()) throw fileError(where, 'file', 'a regular file', file);
-    if (stat.size > MAX_JSON_BYTES) throw fileError(where, 'file size', `at most ${MAX_JSON_BYTES} bytes`, `${stat.size} bytes`);
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if (e instanceof ModelFileError) throw e;
-    throw new ModelFileError(`${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, where, 'file');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw fileError(where, where, 'valid JSON', `a syntax error (${e instanceof Error ? e.message : String(e)})`);
-  }
+/** Reads a model directory's JSON file (bounded size); `undefined` when it does not exist. */
+export function readModelJson(file: string, where: string = path.basename(file)): unknown {
+  return readJsonFile(file, { where, error: (message, field) => new ModelFileError(message, where, field) });
 }
 
 /**
@@ -188,7 +174,7 @@ export function readJsonFile(file: string, where: string = path.basename(file)):
  * @throws {ModelFileError} when it is missing or invalid.
  */
 export function readModelConfig(dir: string): ModelConfig {
-  const json = readJsonFile(path.join(dir, 'config.json'));
+  const json = readModelJson(path.join(dir, 'config.json'));
   if (json === undefined) throw new ModelFileError(`config.json: no config.json in ${dir}`, 'config.json', 'file');
   return parseModelConfig(json, 'config.json');
 }

@@ -20,7 +20,7 @@
  * Parts that are not live at the same moment (the MLP chunk and the logits chunk) are still
  * summed, so the total is a slight upper bound. S is length x batch.
  */
-import { describeValue } from '../rope/errors';
+import { describeValue } from '../common/errors';
 import type { ModelConfig } from './config';
 
 /** What to estimate. */

@@ -10,14 +10,19 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
+import { writeJsonAtomic } from '../common/files';
+import { describeValue, inputError } from '../common/errors';
 import { runNativeJob, type JobOptions } from '../job';
-import { native, type NativeModel, type NativeRopeParams } from '../native';
-import { computeRopeTables } from '../rope/methods';
-import type { RopeSpec, RopeTables } from '../rope/types';
+import { native, type NativeModel } from '../native';
+import { isRopeTables, type RopeChoice, type RopeSpec, type RopeTables } from '../rope/types';
 import { readCheckpoint } from './checkpoint';
 import { modelConfigToJson, type ModelConfig } from './config';
 import { estimateMemory, formatBytes } from './estimate';
+import { RopeResolver } from './rope-params';
 import { buildSafetensorsHeader, type SafetensorsDtype } from './safetensors';
+import { TrainingSession, type OptimizerOptions } from './training-session';
+
+export type { RopeChoice };
 
 /** Where and in what precision the model runs. */
 export interface LoadOptions extends JobOptions {
@@ -30,15 +35,15 @@ export interface LoadOptions extends JobOptions {
   memoryLimitBytes?: number;
 }
 
-/** A RopeSpec (tables derived per call from the sequence length) or precomputed tables. */
-export type RopeChoice = RopeSpec | RopeTables;
-
 /** Options of the forward-pass calls. */
 export interface ForwardOptions extends JobOptions {
   /** RoPE to run with; default the checkpoint's own (config.rope). */
   rope?: RopeChoice;
   /** Absolute position of the first token (default 0). */
   positionOffset?: number;
+  /** Highest position + 1 that a RopeSpec's tables are built for (what dynamic NTK and the
+   *  longrope short/long switch look at); default positionOffset + the number of tokens. */
+  ropeLength?: number;
   /** Tokens per chunk of the MLP and the lm_head/loss (bounds peak memory; default 4096). */
   chunk?: number;
   /** Edge of the CPU attention tiles (default 256). */
@@ -67,18 +72,16 @@ export interface GenerateResult {
   switchedAt: number | null;
 }
 
-function isTables(rope: RopeChoice): rope is RopeTables {
-  return (rope as RopeTables).invFreq instanceof Float32Array;
-}
-
-function nativeRope(t: RopeTables): NativeRopeParams {
-  return { invFreq: t.invFreq, baseInvFreq: t.baseInvFreq, attentionFactor: t.attentionFactor, nHat: t.nHat };
-}
+/** Positions are int32 in native code: the last position must fit. */
+const MAX_POSITION = 2 ** 31 - 1;
 
 /** A LLaMA/Mistral checkpoint loaded into native memory. */
 export class Model {
   private handle: NativeModel | null;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly rope: RopeResolver;
+  /** Memory estimates already checked, by mode, length and chunk. */
+  private readonly fits = new Set<string>();
 
   private constructor(
     handle: NativeModel,
@@ -90,6 +93,7 @@ export class Model {
     private readonly memoryLimit: number,
   ) {
     this.handle = handle;
+    this.rope = new RopeResolver(config.rope.headDim);
   }
 
   /** Loads a Hugging Face model directory (config.json + safetensors, single or sharded). */
@@ -110,11 +114,7 @@ export class Model {
 
   /** RoPE tables for a sequence whose highest position + 1 is `seqLen`. */
   ropeTables(rope: RopeChoice = this.config.rope, seqLen?: number): RopeTables {
-    if (isTables(rope)) return rope;
-    if (rope.headDim !== this.config.rope.headDim) {
-      throw new TypeError(`Expected headDim ${this.config.rope.headDim} (the model's rotary dims) for rope.headDim but received ${rope.headDim}`);
-    }
-    return computeRopeTables(rope, seqLen);
+    return this.rope.tables(rope, seqLen);
   }
 
   /**
@@ -142,10 +142,9 @@ export class Model {
     const total = ids.length + options.maxNewTokens;
     this.checkFits(total, 'generate', options.chunk);
     const stops = options.stopTokens ?? (this.config.eosTokenId === null ? [] : [this.config.eosTokenId]);
-    const schedule = isTables(spec) ? { rope: nativeRope(spec) } : spec.method === 'longrope'
-      ? { rope: nativeRope(this.ropeTables(spec, spec.originalLength)), longRope: nativeRope(this.ropeTables(spec, spec.length)),
-          originalLength: spec.originalLength }
-      : { rope: nativeRope(this.ropeTables(spec, total)) };
+    const schedule = !isRopeTables(spec) && spec.method === 'longrope'
+      ? { rope: this.rope.params(spec, spec.originalLength), longRope: this.rope.params(spec, spec.length), originalLength: spec.originalLength }
+      : { rope: this.rope.params(spec, total) };
     const r = await this.run(options, (h, control) => h.generate(ids, {
       ...schedule, maxNewTokens: options.maxNewTokens, stopTokens: Int32Array.from(stops), chunk: options.chunk, control,
     }));
@@ -166,11 +165,20 @@ export class Model {
     const { header } = buildSafetensorsHeader(params.map((p) => ({ name: p.name, dtype: st, shape: p.shape })), { format: 'pt' });
     await this.run({}, (h) => h.save(path.join(dir, 'model.safetensors'), header, params.map((p) => ({ name: p.name, dtype: st }))));
     const config = { ...modelConfigToJson(this.config, options.rope), torch_dtype: dtype };
-    writeAtomic(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeJsonAtomic(path.join(dir, 'config.json'), config);
     for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json']) {
       const src = path.join(this.dir, f);
       if (fs.existsSync(src) && path.resolve(dir) !== this.dir) fs.copyFileSync(src, path.join(dir, f));
     }
+  }
+
+  /**
+   * @internal An AdamW training session on this model's weights (src/train's Trainer builds on
+   * it). Its steps run in this model's queue, so a step never overlaps a forward.
+   */
+  createTrainingSession(options: OptimizerOptions = {}): TrainingSession {
+    const handle = native().createTrainer(this.live(), options);
+    return new TrainingSession(handle, this.config, this.info(), this.rope, (o, call) => this.run(o, (_, control) => call(control)));
   }
 
   /** Parameter names, shapes and total bytes as held in memory. */
@@ -197,47 +205,48 @@ export class Model {
   /** Refuses a call the memory estimator says cannot fit (before any native work). */
   private checkFits(length: number, mode: 'nll' | 'generate', chunk?: number): void {
     if (!Number.isFinite(this.memoryLimit)) return;
+    const key = `${mode}:${length}:${chunk}`;
+    if (this.fits.has(key)) return;
     const need = estimateMemory(this.config, { length, device: this.device, mode, chunk }).totalBytes;
     if (need > this.memoryLimit) {
       throw new RangeError(`Expected a length that fits in ${formatBytes(this.memoryLimit)} for tokens but received ${length} tokens, ` +
         `which need an estimated ${formatBytes(need)} (see \`longrope estimate\`; shorten the input or use a larger machine)`);
     }
+    this.fits.add(key);
   }
 
   /** Checked token ids and the native options of a forward over them (tables for the highest position). */
   private forwardCall(tokens: ArrayLike<number>, o: ForwardOptions, minTokens: number) {
     const ids = this.checkTokens(tokens, 'tokens', minTokens);
     this.checkFits(ids.length, 'nll', o.chunk);
-    const rope = nativeRope(this.ropeTables(o.rope, (o.positionOffset ?? 0) + ids.length));
+    const offset = o.positionOffset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + ids.length > MAX_POSITION) {
+      throw inputError(undefined, 'positionOffset', `a non-negative integer with positionOffset + tokens <= ${MAX_POSITION}`, describeValue(o.positionOffset));
+    }
+    const ropeLength = o.ropeLength ?? offset + ids.length;
+    const rope = this.rope.params(o.rope ?? this.config.rope, ropeLength);
     return { ids, forward: { rope, positionOffset: o.positionOffset, chunk: o.chunk, attentionTile: o.attentionTile, impl: o.impl } };
   }
 
+  /**
+   * The ids as an Int32Array. Their range is checked once, by the binding (one pass over the
+   * host array); here only what an Int32Array cannot hold is refused (non-integers, huge values).
+   */
   private checkTokens(tokens: ArrayLike<number>, field: string, min: number): Int32Array {
     if (tokens === null || typeof tokens !== 'object' || typeof tokens.length !== 'number') {
-      throw new TypeError(`Expected an array of token ids for ${field} but received ${typeof tokens}`);
+      throw inputError(undefined, field, 'an array of token ids', describeValue(tokens));
     }
     if (tokens.length < min) throw new RangeError(`Expected at least ${min} token(s) for ${field} but received ${tokens.length}`);
-    const vocab = this.config.vocabSize;
+    if (tokens instanceof Int32Array) return tokens;
+    const ids = new Int32Array(tokens.length);
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
-      if (!Number.isInteger(t) || t < 0 || t >= vocab) {
-        throw new RangeError(`Expected token ids in [0, ${vocab}) for ${field} but received ${t} at index ${i}`);
+      if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) {
+        throw new RangeError(`Expected token ids in [0, ${this.config.vocabSize}) for ${field} but received ${t} at index ${i}`);
       }
+      ids[i] = t;
     }
-    return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
-  }
-
-  /**
-   * @internal Runs `call` with the native handle in this model's queue, so work that mutates the
-   * weights (a training step) never overlaps a forward. For src/train; not public API.
-   */
-  enqueue<T>(options: JobOptions, call: (handle: NativeModel, control: Int32Array) => Promise<T>): Promise<T> {
-    return this.run(options, call);
-  }
-
-  /** @internal The native handle, for objects bound to this model (the trainer). */
-  withHandle<T>(call: (handle: NativeModel) => T): T {
-    return call(this.live());
+    return ids;
   }
 
   /** Runs one native call after the previous ones on this model have settled. */
@@ -247,9 +256,4 @@ export class Model {
     this.queue = next;
     return next;
   }
-}
-
-function writeAtomic(file: string, text: string): void {
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
 }

@@ -3,9 +3,10 @@
  * The model runtime uses the same op inside its forward; this entry point works on host arrays,
  * for tests, tools and users who want RoPE alone.
  */
-import { describeValue } from '../rope/errors';
+import { describeValue } from '../common/errors';
 import type { RopeTables } from '../rope/types';
 import { native, type HostTensor } from '../native';
+import { nativeRopeParams } from './rope-params';
 
 /** Where positions start and how pairs are laid out. */
 export interface RotaryOptions {
@@ -51,8 +52,8 @@ function checkInputs(q: HostTensor, k: HostTensor, tables: RopeTables, options: 
   if (k.shape[0] !== b || k.shape[1] !== s || k.shape[3] !== d) {
     throw expected('k.shape', `[${b}, ${s}, kvHeads, ${d}] (batch, seq and headDim of q)`, k.shape);
   }
-  const rotary = 2 * tables.invFreq.length;
-  if (rotary > d) throw expected('tables.invFreq', `at most headDim/2 = ${d / 2} frequencies`, tables.invFreq.length);
+  if (!(tables?.invFreq instanceof Float32Array)) throw expected('tables.invFreq', 'a Float32Array', tables?.invFreq);
+  if (2 * tables.invFreq.length > d) throw expected('tables.invFreq', `at most headDim/2 = ${d / 2} frequencies`, tables.invFreq.length);
   if (options.positions !== undefined) {
     if (!(options.positions instanceof Int32Array) || options.positions.length !== s) {
       throw expected('options.positions', `an Int32Array of ${s} positions`, options.positions);
@@ -60,15 +61,6 @@ function checkInputs(q: HostTensor, k: HostTensor, tables: RopeTables, options: 
   }
   const offset = options.positionOffset ?? 0;
   if (!Number.isInteger(offset) || offset < 0) throw expected('options.positionOffset', 'a non-negative integer', offset);
-}
-
-function params(tables: RopeTables) {
-  return {
-    invFreq: tables.invFreq,
-    baseInvFreq: tables.baseInvFreq,
-    attentionFactor: tables.attentionFactor,
-    nHat: tables.nHat,
-  };
 }
 
 /** Rotates q [batch, seq, heads, headDim] and k [batch, seq, kvHeads, headDim] (GQA allowed). */
@@ -79,7 +71,7 @@ export async function applyRotary(
   options: RotaryOptions = {},
 ): Promise<RotaryResult> {
   checkInputs(q, k, tables, options);
-  const r = await native().ropeApply({ ...options, ...params(tables), q, k });
+  const r = await native().ropeApply({ ...options, ...nativeRopeParams(tables, undefined, 'tables'), q, k });
   return { q: { data: r.q, shape: q.shape }, k: { data: r.k, shape: k.shape } };
 }
 
@@ -98,7 +90,7 @@ export async function rotaryGradients(
   checkInputs(q, k, tables, options);
   checkTensor({ data: gradOutQ, shape: q.shape }, 'gradOutQ');
   checkTensor({ data: gradOutK, shape: k.shape }, 'gradOutK');
-  const r = await native().ropeApply({ ...options, ...params(tables), q, k, gradQ: gradOutQ, gradK: gradOutK });
+  const r = await native().ropeApply({ ...options, ...nativeRopeParams(tables, undefined, 'tables'), q, k, gradQ: gradOutQ, gradK: gradOutK });
   if (!r.gradQ || !r.gradK) throw new Error('native ropeApply returned no gradients');
   return { gradQ: r.gradQ, gradK: r.gradK };
 }

@@ -13,7 +13,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { describeValue } from '../rope/errors';
+import { describeValue, expectedMessage, InputError } from '../common/errors';
+import { writeFileAtomic } from '../common/files';
+import { isObject } from '../common/objects';
 
 /** Every dtype we parse (we load only F32, F16 and BF16, but parse all of these). */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -45,26 +47,21 @@ export const MAX_HEADER_BYTES = 100_000_000;
  * Thrown for any malformed checkpoint file (safetensors, config.json, shard index), sharp style:
  * `<file>: Expected <what> for <field> but received <value>`.
  */
-export class ModelFileError extends Error {
-  /** The offending field (`header length`, `model.norm.weight.shape`, `num_key_value_heads`). */
-  readonly field: string;
+export class ModelFileError extends InputError {
   /** The file as named in the message. */
-  readonly file: string;
+  declare readonly file: string;
 
   constructor(message: string, file: string, field: string) {
-    super(message);
+    super(message, field, { file });
     this.name = 'ModelFileError';
-    this.file = file;
-    this.field = field;
   }
 }
 
 /** Builds a {@link ModelFileError}; `received` is already formatted (see describeValue). */
 export function fileError(file: string, field: string, expected: string, received: string): ModelFileError {
-  return new ModelFileError(`${file}: Expected ${expected} for ${field} but received ${received}`, file, field);
+  return new ModelFileError(expectedMessage(file, field, expected, received), file, field);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const DTYPES = Object.keys(DTYPE_BYTES) as SafetensorsDtype[];
 const DTYPE_LIST = DTYPES.join(', ');
 
@@ -311,22 +308,5 @@ export function writeSafetensors(
       throw new TypeError(`Expected ${want} bytes for tensors[${i}].data (${t.name}) but received ${t.data instanceof Uint8Array ? `${t.data.byteLength} bytes` : describeValue(t.data)}`);
     }
   });
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    try {
-      fs.writeSync(fd, header);
-      for (const t of tensors) {
-        let done = 0;
-        while (done < t.data.byteLength) done += fs.writeSync(fd, t.data, done, t.data.byteLength - done);
-      }
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, [header, ...tensors.map((t) => t.data)]);
 }

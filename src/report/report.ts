@@ -6,6 +6,7 @@
 import fs from 'fs';
 import path from 'path';
 
+import { writeFileAtomic } from '../common/files';
 import { passkeyPlotSpec, pplPlotSpec, renderSvg, svgToPng } from './plots';
 import { readResultFile, type ResultFile } from './results';
 import { formatPpl, lengthLabel, markdownTable, passkeyGrid, pplGrid, tasksGrid } from './tables';
@@ -58,8 +59,8 @@ export async function writeReport(resultFiles: string[], outDir: string): Promis
     const svg = await renderSvg(spec);
     const svgPath = path.resolve(outDir, `${name}.svg`);
     const pngPath = path.resolve(outDir, `${name}.png`);
-    fs.writeFileSync(svgPath, svg);
-    fs.writeFileSync(pngPath, svgToPng(svg));
+    writeFileAtomic(svgPath, svg);
+    writeFileAtomic(pngPath, svgToPng(svg));
     plots.push(svgPath, pngPath);
   };
   const ppl = pplGrid(files);
@@ -69,6 +70,6 @@ export async function writeReport(resultFiles: string[], outDir: string): Promis
   if (hasPpl) await write('ppl', pplPlotSpec(ppl, methods.filter((m) => ppl.cells.has(m) || pk.cells.has(m))));
   if (pk.methods.length > 0) await write('passkey', passkeyPlotSpec(pk, methods.filter((m) => ppl.cells.has(m) || pk.cells.has(m))));
   const markdown = path.resolve(outDir, 'report.md');
-  fs.writeFileSync(markdown, reportMarkdown(files, { ppl: hasPpl, passkey: pk.methods.length > 0 }));
+  writeFileAtomic(markdown, reportMarkdown(files, { ppl: hasPpl, passkey: pk.methods.length > 0 }));
   return { markdown, plots };
 }

@@ -6,7 +6,9 @@
 import fs from 'fs';
 import path from 'path';
 
-import { describeValue } from '../rope/errors';
+import { describeValue, InputError } from '../common/errors';
+import { readJsonFile } from '../common/files';
+import { isObject } from '../common/objects';
 
 /** Perplexity at one length. */
 export interface PplPoint {
@@ -38,8 +40,6 @@ export type ResultFile =
   | { kind: 'perplexity'; method: string; file: string; results: PplPoint[]; protocol: string }
   | { kind: 'passkey'; method: string; file: string; results: PasskeyPoint[] }
   | { kind: 'tasks'; method: string; file: string; results: TaskPoint[] };
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function fail(file: string, field: string, expected: string, value: unknown): Error {
   return new Error(`${file}: Expected ${expected} for ${field} but received ${describeValue(value)}`);
@@ -106,11 +106,7 @@ export function parseResultFile(json: unknown, file: string): ResultFile {
 
 /** Reads and checks one result file. */
 export function readResultFile(file: string): ResultFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: cannot read a JSON result file (${e instanceof Error ? e.message : String(e)})`);
-  }
+  const json = readJsonFile(file, { where: file });
+  if (json === undefined) throw new InputError(`${file}: no such result file`, 'file', { file });
   return parseResultFile(json, file);
 }

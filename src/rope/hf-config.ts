@@ -8,6 +8,7 @@ import { checkNumber, describeValue, ropeError } from './errors';
 import { ntkScaledBase } from './methods';
 import type { RopeMethod, RopeSpec } from './types';
 import { normalizeRopeSpec, validateRopeSpec, YARN_DEFAULTS, type RopeFieldNames } from './validate';
+import { isObject } from '../common/objects';
 
 /** HF `rope_type` spellings we read; `su` is Phi-3's legacy name of `longrope`. */
 export const HF_ROPE_TYPES = ['default', 'linear', 'dynamic', 'yarn', 'longrope', 'su', 'llama3'] as const;
@@ -41,8 +42,6 @@ export interface HfConfigPatch {
   original_max_position_embeddings?: number;
   rope_scaling: Record<string, unknown> | null;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The RopeSpec an HF config describes. Windows, as transformers reads them: llama3, yarn and

@@ -3,8 +3,8 @@
  * turns a RopeSpec into RopeTables for the native rotary op; the search works on LongRoPE
  * factors; export writes HF config fields.
  */
-export { ROPE_METHODS } from './types';
-export type { RopeMethod, RopeSpec, RopeTables } from './types';
+export { ROPE_METHODS, isRopeTables } from './types';
+export type { RopeChoice, RopeMethod, RopeSpec, RopeTables } from './types';
 export { RopeSpecError, describeValue } from './errors';
 export { validateRopeSpec, YARN_DEFAULTS, LLAMA3_DEFAULTS } from './validate';
 export type { ValidateRopeSpecOptions } from './validate';

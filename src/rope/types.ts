@@ -47,6 +47,14 @@ export interface RopeSpec {
   attentionFactor?: number;
 }
 
+/** A RopeSpec (tables derived per call from the sequence length) or precomputed tables. */
+export type RopeChoice = RopeSpec | RopeTables;
+
+/** Whether `rope` is precomputed tables rather than a spec. */
+export function isRopeTables(rope: RopeChoice): rope is RopeTables {
+  return (rope as RopeTables).invFreq instanceof Float32Array;
+}
+
 /** What the native rotary op needs for one sequence length. */
 export interface RopeTables {
   /** d/2 scaled inverse frequencies, fp32. */

@@ -6,6 +6,9 @@
 import fs from 'fs';
 import path from 'path';
 
+import { readJsonFile, writeJsonAtomic } from '../common/files';
+import { isObject } from '../common/objects';
+
 /** Everything besides weights and optimizer moments that a resume needs. */
 export interface CheckpointState {
   step: number;
@@ -14,13 +17,6 @@ export interface CheckpointState {
   /** Tokens trained on so far. */
   tokens: number;
   elapsedSeconds: number;
-}
-
-/** Writes a file atomically (temp file, then rename). */
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }
 
 /** The checkpoints folder of a run and its operations. */
@@ -43,22 +39,25 @@ export class CheckpointDir {
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp);
     await fill(tmp);
-    fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    writeJsonAtomic(path.join(tmp, 'state.json'), state);
     const final = path.join(this.root, name);
     fs.rmSync(final, { recursive: true, force: true });
     fs.renameSync(tmp, final);
-    writeFileAtomic(path.join(this.root, 'latest.json'), JSON.stringify({ step: state.step, dir: name }) + '\n');
+    writeJsonAtomic(path.join(this.root, 'latest.json'), { step: state.step, dir: name });
     this.prune(keep);
     return final;
   }
 
   /** The latest complete checkpoint, or null when there is none. */
   latest(): { dir: string; state: CheckpointState } | null {
-    const pointer = path.join(this.root, 'latest.json');
-    if (!fs.existsSync(pointer)) return null;
-    const { dir } = JSON.parse(fs.readFileSync(pointer, 'utf8')) as { dir: string };
-    const full = path.join(this.root, dir);
-    const state = JSON.parse(fs.readFileSync(path.join(full, 'state.json'), 'utf8')) as CheckpointState;
+    const pointer = readJsonFile(path.join(this.root, 'latest.json'));
+    if (pointer === undefined) return null;
+    if (!isObject(pointer) || typeof pointer.dir !== 'string' || !/^step-\d+$/.test(pointer.dir)) {
+      throw new Error(`${path.join(this.root, 'latest.json')}: Expected {"dir": "step-N"} but received ${JSON.stringify(pointer)}`);
+    }
+    const full = path.join(this.root, pointer.dir);
+    const state = readJsonFile(path.join(full, 'state.json')) as CheckpointState | undefined;
+    if (state === undefined) throw new Error(`${full}: the checkpoint has no state.json`);
     return { dir: full, state };
   }
 

@@ -14,8 +14,12 @@ import path from 'path';
 import type { JobOptions } from '../job';
 import { Model } from '../model/model';
 import type { RopeSpec } from '../rope/types';
-import { CheckpointDir, writeFileAtomic, type CheckpointState } from './checkpoints';
+import { describeValue, inputError } from '../common/errors';
+import { checkOutputPath, readJsonFile, writeFileAtomic } from '../common/files';
+import { parseModelConfig } from '../model/config';
+import { CheckpointDir, type CheckpointState } from './checkpoints';
 import { progressBar } from './progress';
+import { RunLock } from './run-lock';
 import { learningRate, validateSchedule, type Schedule } from './schedule';
 import { Trainer, type OptimizerOptions } from './trainer';
 
@@ -70,6 +74,8 @@ export interface FinetuneOptions extends JobOptions {
   /** Save dtype of the final model (default: the base config's torch_dtype). */
   saveDtype?: 'float32' | 'bfloat16';
   onStep?: (metrics: StepMetrics) => void;
+  /** Called once a checkpoint is complete on disk (its step); a kill after it loses nothing. */
+  onCheckpoint?: (step: number) => void | Promise<void>;
 }
 
 /** What a finished run reports. */
@@ -78,6 +84,8 @@ export interface FinetuneResult {
   finalLoss: number;
   metricsFile: string;
   resumedFrom: number | null;
+  /** True when `resume` found the run already finished: nothing was trained or written. */
+  alreadyFinished?: boolean;
 }
 
 function runSignature(o: FinetuneOptions, baseConfig: string): Record<string, unknown> {
@@ -87,6 +95,26 @@ function runSignature(o: FinetuneOptions, baseConfig: string): Record<string, un
     microBatch: o.microBatch, clip: o.clip ?? 1, checkpointing: o.checkpointing ?? false,
     optimizer: o.optimizer ?? {}, ...(o.runInfo ?? {}),
   };
+}
+
+/**
+ * Refuses an `out` that would lose or corrupt something: the input model itself (or a folder
+ * inside it, or one holding it), a folder with other files in it, a file, a pseudo file system.
+ * An empty folder, a missing one, or an earlier run (its training/run.json) is fine.
+ */
+function checkOut(out: string, modelDir: string): void {
+  checkOutputPath(out, '--out', 'dir');
+  const model = fs.realpathSync(modelDir);
+  const target = fs.existsSync(out) ? fs.realpathSync(out) : path.resolve(out);
+  const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
+  if (inside(target, model) || inside(model, target)) {
+    throw inputError(undefined, '--out', `a folder apart from --model (${modelDir})`, `${describeValue(out)}, which ${target === model ? 'is' : inside(target, model) ? 'is inside' : 'holds'} it`);
+  }
+  if (!fs.existsSync(out) || fs.existsSync(path.join(out, 'training', 'run.json'))) return;
+  const entries = fs.readdirSync(out);
+  if (entries.length > 0) {
+    throw inputError(undefined, '--out', 'an empty or new folder, or an earlier run of these settings', `${describeValue(out)}, which holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''} (nothing was overwritten)`);
+  }
 }
 
 /** Refuses to start over an existing run, or to resume one with different settings. */
@@ -99,7 +127,7 @@ function checkRun(trainingDir: string, signature: Record<string, unknown>, resum
   if (!resume) {
     throw new Error(`${path.dirname(trainingDir)} already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)`);
   }
-  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const saved = readJsonFile(file) as Record<string, unknown>;
   for (const key of new Set([...Object.keys(saved), ...Object.keys(signature)])) {
     const a = JSON.stringify(saved[key]);
     const b = JSON.stringify(signature[key]);
@@ -107,6 +135,11 @@ function checkRun(trainingDir: string, signature: Record<string, unknown>, resum
       throw new Error(`${file}: the run to resume has a different ${key} (saved ${a ?? 'nothing'}, requested ${b ?? 'nothing'}); nothing was overwritten`);
     }
   }
+}
+
+/** The torch_dtype the base model's config.json names (the default save dtype). */
+function baseDtype(baseConfig: string): 'float32' | 'bfloat16' | 'float16' {
+  return parseModelConfig(JSON.parse(baseConfig), 'config.json').torchDtype;
 }
 
 /** Drops metric lines past the checkpoint a resume starts from (they will be recomputed). */
@@ -123,21 +156,49 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     throw new TypeError(`Expected a global batch that is a multiple of the micro-batch for globalBatch but received ${o.globalBatch} (micro-batch ${o.microBatch})`);
   }
   const trainingDir = path.join(o.out, 'training');
+  checkOut(o.out, o.modelDir);
   const baseConfig = fs.readFileSync(path.join(o.modelDir, 'config.json'), 'utf8');
   const signature = runSignature(o, baseConfig);
   checkRun(trainingDir, signature, o.resume ?? false);
-  const checkpoints = new CheckpointDir(path.join(trainingDir, 'checkpoints'));
-  const latest = o.resume ? checkpoints.latest() : null;
-  // Before anything is written or loaded: bad data (a missing file, too little text) fails the
-  // run while `out` is untouched, so a corrected rerun is not refused as an existing run.
-  const data = await o.data(latest?.state.dataPosition);
-  fs.mkdirSync(trainingDir, { recursive: true });
-  writeFileAtomic(path.join(trainingDir, 'run.json'), JSON.stringify(signature, null, 2) + '\n');
+  // An existing run is locked before it is read: two resumes of one run never both proceed.
+  let lock = fs.existsSync(trainingDir) ? RunLock.acquire(trainingDir) : null;
+  try {
+    const checkpoints = new CheckpointDir(path.join(trainingDir, 'checkpoints'));
+    const latest = o.resume ? checkpoints.latest() : null;
+    const metricsFile = path.join(trainingDir, 'metrics.jsonl');
+    if (latest && latest.state.step >= o.steps && fs.existsSync(path.join(o.out, 'model.safetensors'))) {
+      return { steps: latest.state.step, finalLoss: lastLoss(metricsFile), metricsFile, resumedFrom: latest.state.step, alreadyFinished: true };
+    }
+    // Before anything is written or loaded: bad data (a missing file, too little text) fails the
+    // run while `out` is untouched, so a corrected rerun is not refused as an existing run.
+    const data = await o.data(latest?.state.dataPosition);
+    fs.mkdirSync(trainingDir, { recursive: true });
+    lock ??= RunLock.acquire(trainingDir);
+    writeFileAtomic(path.join(trainingDir, 'run.json'), JSON.stringify(signature, null, 2) + '\n');
+    return await trainSteps(o, checkpoints, latest, data, metricsFile, baseConfig);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** The last loss in metrics.jsonl (NaN when there is none). */
+function lastLoss(metricsFile: string): number {
+  const lines = fs.existsSync(metricsFile) ? fs.readFileSync(metricsFile, 'utf8').trim().split('\n').filter(Boolean) : [];
+  return lines.length ? (JSON.parse(lines[lines.length - 1]) as StepMetrics).loss : NaN;
+}
+
+async function trainSteps(
+  o: FinetuneOptions,
+  checkpoints: CheckpointDir,
+  latest: ReturnType<CheckpointDir['latest']>,
+  data: SegmentSource,
+  metricsFile: string,
+  baseConfig: string,
+): Promise<FinetuneResult> {
 
   // fp32 weights on every device: they are AdamW's master copy (CUDA computes in bf16 by autocast).
   const model = await Model.load(latest ? path.join(latest.dir, 'model') : o.modelDir, { signal: o.signal, device: o.device, dtype: 'float32' });
   const trainer = new Trainer(model, o.optimizer);
-  const metricsFile = path.join(trainingDir, 'metrics.jsonl');
   let state: CheckpointState = { step: 0, dataPosition: undefined, tokens: 0, elapsedSeconds: 0 };
   if (latest) {
     await trainer.loadOptimizer(latest.dir);
@@ -174,9 +235,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
           await model.save(path.join(dir, 'model'), { rope: o.rope, dtype: 'float32' });
           await trainer.saveOptimizer(dir);
         }, o.keepCheckpoints ?? 2);
+        await o.onCheckpoint?.(state.step);
       }
     }
-    await model.save(o.out, { rope: o.rope, dtype: o.saveDtype });
+    // The base model's dtype, not the checkpoint's (fp32): a resumed run saves what an
+    // uninterrupted one does.
+    await model.save(o.out, { rope: o.rope, dtype: o.saveDtype ?? baseDtype(baseConfig) });
   } finally {
     bar.stop();
     trainer.dispose();

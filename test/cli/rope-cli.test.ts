@@ -5,7 +5,6 @@ import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
 
-import { computeRopeTables } from '../../src/rope';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
@@ -20,14 +19,20 @@ async function longrope(...args: string[]): Promise<{ stdout: string; stderr: st
   }
 }
 
-test('rope --json prints the tables of the library for the same spec', async (t) => {
+interface FixtureCase { name: string; expected: { invFreq64: number[]; attentionFactor: number } }
+const FIXTURES = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'rope', 'reference.json'), 'utf8')) as { cases: FixtureCase[] };
+
+test('rope --json prints the tables of the PyTorch reference fixture (YaRN x32, d=128)', async (t) => {
   const r = await longrope('rope', '--method', 'yarn', '--head-dim', '128', '--base', '10000',
     '--original-length', '4096', '--length', '131072', '--json');
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  const want = computeRopeTables({ method: 'yarn', headDim: 128, base: 10000, originalLength: 4096, length: 131072 });
+  const want = FIXTURES.cases.find((c) => c.name === 'yarn-d128-b10000-4096x32')!.expected;
   t.deepEqual(Object.keys(out), ['invFreq', 'attentionFactor', 'nHat']);
-  t.deepEqual(out.invFreq, Array.from(want.invFreq));
+  t.is(out.invFreq.length, 64);
+  // fp32 values of the float64 reference (the reference test allows 1 ulp).
+  out.invFreq.forEach((v: number, i: number) => t.true(Math.abs(v - want.invFreq64[i]) <= 1.2e-7 * want.invFreq64[i], `inv ${i}: ${v} vs ${want.invFreq64[i]}`));
+  t.true(Math.abs(out.attentionFactor - want.attentionFactor) < 1e-6);
   // YaRN mscale = 0.1 ln(32) + 1 (spec table).
   t.true(Math.abs(out.attentionFactor - (0.1 * Math.log(32) + 1)) < 1e-12);
   t.is(out.nHat, 0);

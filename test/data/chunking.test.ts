@@ -1,8 +1,8 @@
 /** Tokenising and packing: the exact segment layout, the dropped tail, evaluation windows, errors. */
 import test from 'ava';
 
-import { DataError, documentWindows, packSegments, specialIds, tokenizeDocuments, type Document } from '../../src/data';
-import { ByteTokenizer, type Tokenizer } from '../../src/model/tokenizer';
+import { DataError, packSegments, specialIds, tokenizeDocuments, type Document } from '../../src/data';
+import { ByteTokenizer, type Tokenizer } from '../../src/data/tokenizer';
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -69,21 +69,4 @@ test('too little training text is an error, never an empty run', async (t) => {
 test('a tokenizer without BOS/EOS cannot pack', (t) => {
   const tok: Tokenizer = { encode: () => [], decode: () => '', bosId: null, eosId: 2, vocabSize: 3 };
   t.throws(() => specialIds(tok), { message: 'Expected a BOS token id for tokenizer.bosId but received null' });
-});
-
-test('documentWindows: whole-document windows, short documents skipped and counted', async (t) => {
-  const docs = [Int32Array.of(1, 2, 3), Int32Array.from({ length: 10 }, (_, i) => 10 + i), Int32Array.of(7, 7, 7, 7)];
-  const w = documentWindows(docs, 4);
-  t.deepEqual(arrays(await all(w)), [[10, 11, 12, 13], [14, 15, 16, 17], [7, 7, 7, 7]]);
-  t.deepEqual(w.stats, { documents: 3, skipped: 1, windows: 3 });
-
-  const first = documentWindows(docs, 4, { maxPerDocument: 1, bosId: B });
-  t.deepEqual(arrays(await all(first)), [[B, 1, 2, 3], [B, 10, 11, 12], [B, 7, 7, 7]]);
-  t.deepEqual(first.stats, { documents: 3, skipped: 0, windows: 3 });
-
-  // With BOS a window takes length-1 document tokens, and the next starts right after them.
-  t.deepEqual(arrays(await all(documentWindows([docs[1]], 4, { bosId: B }))), [[B, 10, 11, 12], [B, 13, 14, 15], [B, 16, 17, 18]]);
-  const sliding = documentWindows([docs[1]], 6, { stride: 2 });
-  t.deepEqual(arrays(await all(sliding)).map((x) => x[0]), [10, 12, 14]);
-  t.throws(() => documentWindows(docs, 4, { stride: 0 }), { instanceOf: DataError, message: 'Expected a positive integer for stride but received 0 of type number' });
 });

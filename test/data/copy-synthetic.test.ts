@@ -1,7 +1,7 @@
 import test from 'ava';
 
 import { CopySynthesizer } from '../../src/data';
-import { ByteTokenizer } from '../../src/model/tokenizer';
+import { ByteTokenizer } from '../../src/data/tokenizer';
 
 const tok = new ByteTokenizer();
 

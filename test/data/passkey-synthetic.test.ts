@@ -5,7 +5,7 @@ import test from 'ava';
 
 import { DataError, mixSegments, PASSKEY_FILLER, passkeyFiller, PASSKEY_INTRO, passkeyPrompt, PasskeySynthesizer, SegmentStream } from '../../src/data';
 import { passkeyText } from '../../src/eval/passkey';
-import { ByteTokenizer, loadTokenizer } from '../../src/model/tokenizer';
+import { ByteTokenizer, loadTokenizer } from '../../src/data/tokenizer';
 
 const tok = new ByteTokenizer();
 const NATURAL = 'And it came to pass in those days, that there went out a decree from Caesar Augustus. '.repeat(200);

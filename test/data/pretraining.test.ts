@@ -2,7 +2,7 @@
 import test from 'ava';
 
 import { DataError, pretrainingStream, type PretrainingPosition } from '../../src/data';
-import { ByteTokenizer } from '../../src/model/tokenizer';
+import { ByteTokenizer } from '../../src/data/tokenizer';
 
 const tokenizer = new ByteTokenizer();
 const text = (x: Int32Array): string => tokenizer.decode(Array.from(x));

@@ -2,7 +2,7 @@
 import test from 'ava';
 
 import { DataError, segmentSource, SegmentStream, StreamingSegments, trainDocuments, type Document, type SegmentPosition } from '../../src/data';
-import { ByteTokenizer } from '../../src/model/tokenizer';
+import { ByteTokenizer } from '../../src/data/tokenizer';
 
 const segs = (n: number): Int32Array[] => Array.from({ length: n }, (_, i) => Int32Array.of(256, i, 257));
 const take = (s: { next(): Int32Array }, n: number): number[] => Array.from({ length: n }, () => s.next()[1]);

@@ -59,7 +59,7 @@ test('--rope: method names with --factor, JSON files, errors naming the flag', (
   t.throws(() => parseRopeArg(bad, undefined, model), { message: `--rope ${bad}: Expected a finite number greater than 0 for factor but received -1 of type number` });
   const odd = w('odd.json', { hello: 1 });
   t.throws(() => parseRopeArg(odd, undefined, model), { message: /^--rope .*odd\.json: Expected a RopeSpec \(with "method"\)/ });
-  t.throws(() => parseRopeArg(w('x.json', '{'), undefined, model), { message: /^--rope .*x\.json: cannot read a JSON file/ });
+  t.throws(() => parseRopeArg(w('x.json', '{'), undefined, model), { message: /^--rope .*x\.json: Expected valid JSON for --rope .*x\.json but received a syntax error/ });
   t.throws(() => parseRopeArg(w('y.json', { method: 'linear', factor: 2 }), '2', model), { message: 'Expected no --factor with a --rope file (the file gives the scaling) but received one' });
   t.deepEqual(parseLengths('256,4k'), [256, 4096]);
   t.throws(() => parseLengths('256,abc'), { message: 'Expected a positive integer for --lengths but received "abc" of type string' });

@@ -4,7 +4,7 @@ import os from 'os';
 import path from 'path';
 
 import type { RopeChoice, ScoringModel } from '../../src/eval/scoring-model';
-import { loadTokenizer, type Tokenizer } from '../../src/model/tokenizer';
+import { loadTokenizer, type Tokenizer } from '../../src/data/tokenizer';
 import type { RopeSpec } from '../../src/rope/types';
 
 /** One recorded nll() call. */
@@ -12,6 +12,7 @@ export interface NllCall {
   tokens: number[];
   scoreFrom: number;
   rope?: RopeChoice;
+  ropeLength?: number;
 }
 
 /** The NLL of token `tokens[t]` at position t given the whole input (`tokens`). */
@@ -33,10 +34,10 @@ export class FakeModel implements ScoringModel {
     this.config = { vocabSize: 1000, rope: FAKE_ROPE, bosTokenId: 99, eosTokenId: null, ...config };
   }
 
-  async nll(tokens: ArrayLike<number>, options: { rope?: RopeChoice; scoreFrom?: number } = {}): Promise<Float32Array> {
+  async nll(tokens: ArrayLike<number>, options: { rope?: RopeChoice; ropeLength?: number; scoreFrom?: number } = {}): Promise<Float32Array> {
     const ids = Array.from(tokens);
     const scoreFrom = options.scoreFrom ?? 1;
-    this.calls.push({ tokens: ids, scoreFrom, rope: options.rope });
+    this.calls.push({ tokens: ids, scoreFrom, rope: options.rope, ropeLength: options.ropeLength });
     const out = new Float32Array(ids.length - scoreFrom);
     for (let t = scoreFrom; t < ids.length; t++) out[t - scoreFrom] = this.fn(ids, t);
     return out;

@@ -10,8 +10,9 @@ import {
   PASSKEY_INTRO,
   PASSKEY_QUESTION,
 } from '../../src/eval/passkey';
+import { PyRandom } from '../../src/eval/py-random';
 import { Model } from '../../src/model/model';
-import { ByteTokenizer } from '../../src/model/tokenizer';
+import { ByteTokenizer } from '../../src/data/tokenizer';
 import { FakeModel, llama2Tokenizer, TINY } from './helpers';
 
 const bytes = new ByteTokenizer();
@@ -97,15 +98,35 @@ test('trials: keys and depths from random.Random(seed); correct = first integer 
   t.false(r.details[0].correct);
 });
 
-test('tiny-llama end to end: greedy decoding of byte tokens returns a result', async (t) => {
+test('tiny-llama end to end: each trial is the greedy continuation of its prompt (checked by a logits loop)', async (t) => {
   const model = await Model.load(TINY);
   try {
     const rs = await evaluatePasskey(model, bytes, { lengths: [260], trials: 2, seed: 1, stopTokens: [] });
     t.is(rs.length, 1);
     t.is(rs[0].trials, 2);
-    t.true(rs[0].accuracy >= 0 && rs[0].accuracy <= 1);
-    t.is(rs[0].details.length, 2);
-    t.true(rs[0].details.every((d) => typeof d.answer === 'string' && d.key >= 10000 && d.key <= 99999));
+    // Keys and depths as Python's random.Random(1) draws them: random(), then randint(10000, 99999).
+    const rng = new PyRandom(1);
+    let correct = 0;
+    for (const d of rs[0].details) {
+      const depth = rng.random();
+      const key = rng.randint(10000, 99999);
+      t.is(d.key, key);
+      // Independent greedy decoding: argmax of the last logits, one token at a time, no KV cache.
+      const tokens = [...buildPasskeyPrompt(bytes, 260, { key, depth }).tokens];
+      const answer: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const logits = await model.logits(tokens, { lastN: 1 });
+        let best = 0;
+        for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+        answer.push(best);
+        tokens.push(best);
+      }
+      const text = bytes.decode(answer.filter((id) => id < bytes.vocabSize));
+      t.is(d.answer, text);
+      t.is(d.correct, firstInteger(text) === key);
+      if (d.correct) correct++;
+    }
+    t.is(rs[0].accuracy, correct / 2);
   } finally {
     model.dispose();
   }

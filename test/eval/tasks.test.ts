@@ -20,7 +20,7 @@ import {
   TRUTHFULQA_PREAMBLE,
 } from '../../src/eval/tasks';
 import { Model } from '../../src/model/model';
-import { ByteTokenizer } from '../../src/model/tokenizer';
+import { ByteTokenizer } from '../../src/data/tokenizer';
 import { EVAL_FIXTURES, FakeModel, tempDir, TINY } from './helpers';
 
 const bytes = new ByteTokenizer();
@@ -70,7 +70,7 @@ test('acc and acc_norm by hand: sum log-likelihood vs per-character normalisatio
   const c = model.calls[1];
   t.is(bytes.decode(c.tokens), 'Question: Which gas do plants take in for photosynthesis?\nAnswer: carbon dioxide');
   t.is(c.scoreFrom, 'Question: Which gas do plants take in for photosynthesis?\nAnswer:'.length);
-  t.true((c.rope as { invFreq: Float32Array }).invFreq instanceof Float32Array, 'tables built for n - 1 positions');
+  t.is(c.ropeLength, c.tokens.length - 1, 'tables built for n - 1 positions');
   // With BOS, the context and the whole request both start with it.
   const m2 = fakeFor({ ' oxygen': 6, ' carbon dioxide': 1, ' nitrogen': 7, ' helium': 5 });
   const r2 = await evaluateTask(m2, bytes, task, { shots: 0, limit: 1, addBos: true });

@@ -5,7 +5,7 @@ import test from 'ava';
 import path from 'path';
 
 import { evaluatePasskey, evaluatePerplexity } from '../../src/eval';
-import { loadTokenizer } from '../../src/model/tokenizer';
+import { loadTokenizer } from '../../src/data/tokenizer';
 import { Model } from '../../src/model/model';
 
 const DIR = path.join(__dirname, '..', '..', 'models', 'tiny-base');

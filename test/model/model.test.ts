@@ -90,7 +90,7 @@ test('bad input: token ids, lengths, RoPE head dim, disposed models', async (t) 
   await t.throwsAsync(model.nll([1, 2, 300]), { message: 'Expected token ids in [0, 300) for tokens but received 300 at index 2' });
   await t.throwsAsync(model.nll([1]), { message: 'Expected at least 2 token(s) for tokens but received 1' });
   await t.throwsAsync(model.logits([1, 2], { rope: { ...model.config.rope, headDim: 32 } }), {
-    message: "Expected headDim 16 (the model's rotary dims) for rope.headDim but received 32",
+    message: "Expected 16 (the model's rotary dims) for rope.headDim but received 32 of type number",
   });
   await t.throwsAsync(model.nll([1, 2, 3], { scoreFrom: 5 }), { message: /scoreFrom must be in \[1, 2\], got 5/ });
   // A length the memory estimator says will not fit is refused before any native work.

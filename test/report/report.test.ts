@@ -38,7 +38,7 @@ test('result files: kind inferred, method defaults to the file name, bad values 
   });
   t.throws(() => parseResultFile({ results: 3 }, 'c.json'), { message: 'c.json: Expected an array for results but received 3 of type number' });
   t.throws(() => parseResultFile({ kind: 'bleu', results: [] }, 'd.json'), { message: 'd.json: Expected "perplexity", "passkey" or "tasks" for kind but received "bleu" of type string' });
-  t.throws(() => readResultFile(path.join(DIR, 'missing.json')), { message: /missing\.json: cannot read a JSON result file/ });
+  t.throws(() => readResultFile(path.join(DIR, 'missing.json')), { message: /missing\.json: no such result file$/ });
 });
 
 test('writeReport: report.md tables, SVG and PNG plots', async (t) => {

@@ -134,7 +134,7 @@ test('bad input to a step: ragged batches and out-of-range ids', async (t) => {
     message: 'Expected segments of 32 tokens but received one of 16',
   });
   await t.throwsAsync(trainer.step([[Int32Array.from([1, 2, 999])]], { lr: 1e-3 }), {
-    message: 'Expected token ids in [0, 300) for microBatches but received 999',
+    message: 'Expected token ids in [0, 300) for tokens[2] but received 999',
   });
   trainer.dispose();
   model.dispose();

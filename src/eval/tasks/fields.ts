@@ -5,8 +5,7 @@
 import fs from 'fs';
 
 import { dataError, DataFileError } from '../data-files';
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from '../../common/objects';
 
 /** Reads typed fields of one row, reporting `file:line`. */
 export class RowReader {

@@ -4,8 +4,7 @@
  * multiple-choice metrics of lm_eval/api/task.py (`acc`, `acc_norm`) and
  * tasks/truthfulqa/utils.py (`process_results_mc2`).
  */
-import { computeRopeTables } from '../../rope/methods';
-import type { RopeSpec, RopeTables } from '../../rope/types';
+import type { RopeChoice } from '../../rope/types';
 import type { ScoringModel } from '../scoring-model';
 
 /** What scoring needs from a tokenizer. */
@@ -45,19 +44,17 @@ export function encodePair(tokenizer: McTokenizer, context: string, continuation
 }
 
 /**
- * Sum log-likelihood of the continuation: -sum(model.nll(tokens, {scoreFrom})). With a RopeSpec
- * the tables are built for n - 1 positions, the length the harness feeds the model (it drops
- * the last token), so dynamic NTK and the longrope short/long switch see what HF would.
+ * Sum log-likelihood of the continuation: -sum(model.nll(tokens, {scoreFrom})). A RopeSpec's
+ * tables are built for n - 1 positions (`ropeLength`), the length the harness feeds the model (it
+ * drops the last token), so dynamic NTK and the longrope short/long switch see what HF would.
  */
 export async function continuationLogLikelihood(
   model: ScoringModel,
   pair: EncodedPair,
-  rope: RopeSpec | RopeTables | undefined,
+  rope: RopeChoice | undefined,
   signal?: AbortSignal,
 ): Promise<number> {
-  const spec = rope ?? model.config.rope;
-  const tables = (spec as RopeTables).invFreq instanceof Float32Array ? (spec as RopeTables) : computeRopeTables(spec as RopeSpec, pair.tokens.length - 1);
-  const nll = await model.nll(pair.tokens, { rope: tables, scoreFrom: pair.scoreFrom, signal });
+  const nll = await model.nll(pair.tokens, { rope, ropeLength: pair.tokens.length - 1, scoreFrom: pair.scoreFrom, signal });
   let sum = 0;
   for (let i = 0; i < nll.length; i++) sum += nll[i];
   return -sum;

@@ -5,8 +5,8 @@ import { pathToFileURL } from 'node:url';
 
 import test from 'ava';
 
-import { ModelFileError } from '../../src/model/safetensors';
-import { ByteTokenizer, loadTokenizer } from '../../src/model/tokenizer';
+import { InputError } from '../../src/common/errors';
+import { ByteTokenizer, loadTokenizer } from '../../src/data/tokenizer';
 import { tempDir } from '../fixtures/checkpoint/make';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'checkpoint');
@@ -56,16 +56,16 @@ test('tokenizer_config.json: add_bos_token false, no config at all', async (t) =
 test('loadTokenizer errors', async (t) => {
   const dir = tempDir('longrope-tok-');
   await t.throwsAsync(loadTokenizer(dir), {
-    instanceOf: ModelFileError, message: `tokenizer.json: no tokenizer.json in ${dir} (and tokenizer_config.json does not name LongropeByteTokenizer)`,
+    instanceOf: InputError, message: `tokenizer.json: no tokenizer.json in ${dir} (and tokenizer_config.json does not name LongropeByteTokenizer)`,
   });
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": ');
-  await t.throwsAsync(loadTokenizer(dir), { instanceOf: ModelFileError, message: /^tokenizer\.json: Expected valid JSON for tokenizer\.json but received a syntax error/ });
+  await t.throwsAsync(loadTokenizer(dir), { instanceOf: InputError, message: /^tokenizer\.json: Expected valid JSON for tokenizer\.json but received a syntax error/ });
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": {"type": "Magic"}}');
-  await t.throwsAsync(loadTokenizer(dir), { instanceOf: ModelFileError, message: /^tokenizer\.json: cannot build the tokenizer \(/ });
+  await t.throwsAsync(loadTokenizer(dir), { instanceOf: InputError, message: /^tokenizer\.json: cannot build the tokenizer \(/ });
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), '[]');
-  await t.throwsAsync(loadTokenizer(dir), { instanceOf: ModelFileError, message: 'tokenizer.json: Expected an object for model but received an array of length 0' });
+  await t.throwsAsync(loadTokenizer(dir), { instanceOf: InputError, message: 'tokenizer.json: Expected an object for model but received an array of length 0' });
   fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), '3');
-  await t.throwsAsync(loadTokenizer(dir), { instanceOf: ModelFileError, message: 'tokenizer_config.json: Expected a JSON object for tokenizer_config.json but received 3 of type number' });
+  await t.throwsAsync(loadTokenizer(dir), { instanceOf: InputError, message: 'tokenizer_config.json: Expected a JSON object for tokenizer_config.json but received 3 of type number' });
 });
 
 test('ByteTokenizer: bytes, BOS/EOS, invalid UTF-8, range checks', async (t) => {

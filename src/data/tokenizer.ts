@@ -18,8 +18,9 @@ import * as path from 'node:path';
 
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 
-import { describeValue } from '../rope/errors';
-import { fileError, ModelFileError } from './safetensors';
+import { describeValue, expectedMessage, InputError } from '../common/errors';
+import { readJsonFile } from '../common/files';
+import { isObject } from '../common/objects';
 
 /** Encodes text to ids and back. */
 export interface Tokenizer {
@@ -71,21 +72,9 @@ export class ByteTokenizer implements Tokenizer {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function readJson(file: string, where: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ModelFileError(`${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, where, 'file');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw fileError(where, where, 'valid JSON', `a syntax error (${e instanceof Error ? e.message : String(e)})`);
-  }
+/** A tokenizer file's problem in the grammar, naming the file. */
+function fileError(file: string, field: string, expected: string, received: string): InputError {
+  return new InputError(expectedMessage(file, field, expected, received), field, { file });
 }
 
 /** `bos_token` in tokenizer_config.json is a string or an AddedToken object {content, ...}. */
@@ -133,18 +122,18 @@ class HfJsonTokenizer implements Tokenizer {
  * bos_token, eos_token, add_bos_token), or {@link ByteTokenizer} when tokenizer_config.json names
  * `LongropeByteTokenizer`. Decoding does not clean up tokenization spaces unless the config
  * asks for it, so decode(encode(text)) gives the text back.
- * @throws {ModelFileError} when the files are missing, not JSON, or not a tokenizer we can run.
+ * @throws {InputError} when the files are missing, not JSON, or not a tokenizer we can run.
  */
 export async function loadTokenizer(dir: string): Promise<Tokenizer> {
-  const configRaw = readJson(path.join(dir, 'tokenizer_config.json'), 'tokenizer_config.json');
+  const configRaw = readJsonFile(path.join(dir, 'tokenizer_config.json'));
   if (configRaw !== undefined && !isObject(configRaw)) {
     throw fileError('tokenizer_config.json', 'tokenizer_config.json', 'a JSON object', describeValue(configRaw));
   }
   const config: Record<string, unknown> = configRaw ?? {};
   if (config.tokenizer_class === BYTE_TOKENIZER_CLASS) return new ByteTokenizer();
-  const json = readJson(path.join(dir, 'tokenizer.json'), 'tokenizer.json');
+  const json = readJsonFile(path.join(dir, 'tokenizer.json'));
   if (json === undefined) {
-    throw new ModelFileError(`tokenizer.json: no tokenizer.json in ${dir} (and tokenizer_config.json does not name ${BYTE_TOKENIZER_CLASS})`, 'tokenizer.json', 'file');
+    throw new InputError(`tokenizer.json: no tokenizer.json in ${dir} (and tokenizer_config.json does not name ${BYTE_TOKENIZER_CLASS})`, 'file', { file: 'tokenizer.json' });
   }
   if (!isObject(json) || !isObject(json.model)) throw fileError('tokenizer.json', 'model', 'an object', describeValue(isObject(json) ? json.model : json));
   if (!Array.isArray(json.added_tokens)) json.added_tokens = [];
@@ -152,6 +141,6 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
     const inner = new HfTokenizer(json, { ...config, clean_up_tokenization_spaces: config.clean_up_tokenization_spaces ?? false });
     return new HfJsonTokenizer(inner, config);
   } catch (e) {
-    throw new ModelFileError(`tokenizer.json: cannot build the tokenizer (${e instanceof Error ? e.message : String(e)})`, 'tokenizer.json', 'model');
+    throw new InputError(`tokenizer.json: cannot build the tokenizer (${e instanceof Error ? e.message : String(e)})`, 'model', { file: 'tokenizer.json' });
   }
 }

@@ -1,0 +1,4 @@
+/** What every area needs and none owns: the error grammar, atomic writes, bounded readers. */
+export * from './errors';
+export * from './files';
+export * from './objects';
