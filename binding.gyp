@@ -23,6 +23,7 @@
         "native/model/llama.cc",
         "native/model/fused_ops.cc",
         "native/model/model_wrap.cc",
+        "native/model/model_args.cc",
         "native/job_wrap.cc",
         "native/train/trainer.cc",
         "native/train/trainer_wrap.cc"

@@ -11,6 +11,10 @@ void ThrowTypeError(const std::string& field, const std::string& expected, const
   throw std::invalid_argument("Expected " + expected + " for " + field + " but received " + received);
 }
 
+void ThrowRangeError(const std::string& field, const std::string& expected, const std::string& received) {
+  throw RangeArgumentError("Expected " + expected + " for " + field + " but received " + received);
+}
+
 std::string DescribeValue(const Napi::Value& value) {
   if (value.IsUndefined()) return "undefined";
   if (value.IsNull()) return "null";
@@ -110,6 +114,12 @@ at::Tensor TensorFromFloat32Array(const Napi::Value& value, const std::vector<in
   return t;
 }
 
+at::Tensor ParseHostTensor(const Napi::Object& obj, const char* key, const std::string& where) {
+  const std::string field = where + "." + key;
+  Napi::Object t = RequireObject(obj.Get(key), field);
+  return TensorFromFloat32Array(t.Get("data"), ShapeFromArray(t.Get("shape"), field + ".shape"), field + ".data");
+}
+
 at::Tensor TensorFromInt32Array(const Napi::Value& value, const std::string& field) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     ThrowTypeError(field, "an Int32Array", DescribeValue(value));
@@ -154,6 +164,8 @@ Napi::Value Guard(const Napi::CallbackInfo& info, const std::function<Napi::Valu
     return body();
   } catch (const Napi::Error&) {
     throw;
+  } catch (const RangeArgumentError& e) {
+    throw Napi::RangeError::New(info.Env(), e.what());
   } catch (const std::invalid_argument& e) {
     throw Napi::TypeError::New(info.Env(), e.what());
   } catch (const std::exception& e) {

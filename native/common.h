@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,8 +17,15 @@
 namespace longrope {
 
 // Argument errors thrown from native code use the JS layer's grammar:
-// "Expected <what> for <field> but received <value>".
+// "Expected <what> for <field> but received <value>". Guard() turns ThrowTypeError's into a JS
+// TypeError and ThrowRangeError's (a value of the right type outside its range) into a RangeError.
 [[noreturn]] void ThrowTypeError(const std::string& field, const std::string& expected, const std::string& received);
+[[noreturn]] void ThrowRangeError(const std::string& field, const std::string& expected, const std::string& received);
+
+// What ThrowRangeError throws: an invalid argument that Guard() reports as a RangeError.
+struct RangeArgumentError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
 
 // Describes a JS value for an error message (type and a short rendering).
 std::string DescribeValue(const Napi::Value& value);
@@ -34,6 +42,9 @@ bool Has(const Napi::Object& obj, const char* key);
 // Copies, because the tensor is used on a worker thread after the JS call returns.
 at::Tensor TensorFromFloat32Array(const Napi::Value& value, const std::vector<int64_t>& shape, const std::string& field);
 std::vector<int64_t> ShapeFromArray(const Napi::Value& value, const std::string& field);
+// obj[key] as a HostTensor ({data: Float32Array, shape: number[]}, src/native.ts) -> a new CPU
+// float tensor; errors name `where.key.data` / `where.key.shape`.
+at::Tensor ParseHostTensor(const Napi::Object& obj, const char* key, const std::string& where);
 // Int32Array -> int64 tensor (positions).
 at::Tensor TensorFromInt32Array(const Napi::Value& value, const std::string& field);
 // Any tensor (any dtype/device) -> a new Float32Array holding its float32 CPU values.

@@ -102,6 +102,31 @@ export interface NativeTensorLocation {
   byteLength: number;
 }
 
+/** A dimension of a checkpoint weight: q = numHeads * headDim, kv = numKvHeads * headDim. */
+export type NativeTensorDim = 'vocab' | 'hidden' | 'intermediate' | 'q' | 'kv';
+
+/** One checkpoint tensor: its Hugging Face name and its shape in symbolic dimensions. */
+export interface NativeTensorSpec {
+  readonly name: string;
+  readonly shape: readonly NativeTensorDim[];
+}
+
+/**
+ * The Hugging Face tensor names of a LLaMA/Mistral checkpoint (native/model/tensor_names.h, the
+ * one table). A checkpoint lists embedTokens, then for each layer i the `layer` entries named
+ * `${layerPrefix}${i}.${name}`, then finalNorm, then lmHead unless the embeddings are tied.
+ */
+export interface NativeTensorNames {
+  readonly embedTokens: NativeTensorSpec;
+  /** 'model.layers.' */
+  readonly layerPrefix: string;
+  /** Per-layer tensors in Hugging Face state_dict order; `name` is the part after the layer prefix. */
+  readonly layer: readonly NativeTensorSpec[];
+  readonly finalNorm: NativeTensorSpec;
+  /** Absent from checkpoints whose config ties the word embeddings. */
+  readonly lmHead: NativeTensorSpec;
+}
+
 /** Cancellation and progress shared with a native job: [cancel, done, total]. */
 export interface NativeJobOptions {
   control?: Int32Array;
@@ -119,6 +144,7 @@ export interface NativeForwardOptions extends NativeJobOptions {
 
 /** A loaded model in native memory (native/model/model_wrap.h). */
 export interface NativeModel {
+  /** Token ids must lie in [0, vocabSize): a RangeError names the first that does not (nll, logits, generate). */
   nll(tokens: Int32Array, options: NativeForwardOptions & { scoreFrom?: number }): Promise<Float32Array>;
   logits(tokens: Int32Array, options: NativeForwardOptions & { lastN?: number }): Promise<Float32Array>;
   generate(prompt: Int32Array, options: NativeForwardOptions & {
@@ -128,7 +154,11 @@ export interface NativeModel {
     stopTokens?: Int32Array;
   }): Promise<{ tokens: Int32Array; switchedAt: number }>;
   save(file: string, header: Buffer, tensors: { name: string; dtype: string }[]): Promise<void>;
-  info(): { parameterBytes: number; device: string; dtype: string; parameters: { name: string; shape: number[] }[] };
+  /** dtype: the compute dtype the model was loaded in; parameters in Hugging Face state_dict order. */
+  info(): {
+    parameterBytes: number; device: string; dtype: 'float32' | 'bfloat16' | 'float16';
+    parameters: { name: string; shape: number[] }[];
+  };
   dispose(): void;
 }
 
@@ -170,6 +200,8 @@ export interface NativeAttentionOptions {
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
+  /** The checkpoint tensor names (frozen data). */
+  readonly tensorNames: NativeTensorNames;
   setNumThreads(threads: number): void;
   ropeApply(options: NativeRopeApplyOptions): Promise<NativeRopeApplyResult>;
   ropeBenchmark(options: NativeRopeBenchmarkOptions): Promise<NativeRopeBenchmarkResult>;

@@ -1,9 +1,15 @@
-// Causal self-attention for the model runtime, three implementations behind one call:
-//  - CPU: tiled with an online softmax (FlashAttention's recurrence on BLAS tiles): memory is
-//    O(seq * head_dim) per head, never a [seq, seq] matrix; GQA reads shared K/V heads in place.
-//  - CUDA: at::scaled_dot_product_attention (torch >= 2), so the flash backend runs for bf16.
-//  - naive: plain ops with a full mask; the reference for tests and the autograd path for
-//    training at moderate lengths.
+// Causal self-attention for the model runtime. CausalAttention picks one implementation:
+//  - CPU inference: tiled with an online softmax (FlashAttention's recurrence on BLAS tiles):
+//    memory is O(seq * head_dim) per head, never a [seq, seq] matrix; GQA reads shared K/V heads
+//    in place.
+//  - CPU training (grad enabled and an input requires it): the same tiled forward as an autograd
+//    function with a tiled backward (attention_tiled.h), O(seq) memory too.
+//  - CUDA: at::scaled_dot_product_attention (torch >= 2.1), so the flash backend runs for bf16;
+//    with an older torch, the naive path below.
+// CausalAttentionNaive: plain differentiable ops over the full [Sq, Sk] score matrix (fp32) with
+// an explicit mask. CausalAttention uses it only on CUDA without SDPA; otherwise it runs when
+// asked for: the model's impl 'naive' (the benchmark baseline and a second reference in tests)
+// and the attention binding's impl 'naive'.
 #pragma once
 
 #include <ATen/ATen.h>

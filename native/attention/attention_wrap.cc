@@ -12,17 +12,12 @@
 namespace longrope {
 namespace {
 
-at::Tensor ParseHost(const Napi::Object& opts, const char* key, const std::string& where) {
-  const std::string field = where + "." + key;
-  Napi::Object t = RequireObject(opts.Get(key), field);
-  return TensorFromFloat32Array(t.Get("data"), ShapeFromArray(t.Get("shape"), field + ".shape"), field + ".data");
-}
-
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     const std::string where = "attention options";
     Napi::Object opts = RequireObject(info[0], where);
-    at::Tensor q = ParseHost(opts, "q", where), k = ParseHost(opts, "k", where), v = ParseHost(opts, "v", where);
+    at::Tensor q = ParseHostTensor(opts, "q", where), k = ParseHostTensor(opts, "k", where),
+               v = ParseHostTensor(opts, "v", where);
     AttentionOptions a;
     a.sliding_window = GetInteger(opts, "slidingWindow", where, 0);
     a.query_offset = GetInteger(opts, "queryOffset", where, 0);

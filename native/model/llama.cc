@@ -3,9 +3,11 @@
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
+#include <array>
 
 #include "attention/attention.h"
 #include "model/fused_ops.h"
+#include "model/tensor_names.h"
 #include "rope/rope_op.h"
 
 namespace longrope {
@@ -21,7 +23,27 @@ at::Tensor Take(NamedTensors& weights, const std::string& name, std::vector<int6
   return t;
 }
 
-std::string LayerName(int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; }
+// LayerWeights' field of each LayerTensor (tensor_names.h), in the table's order.
+constexpr std::array<at::Tensor LayerWeights::*, kLayerTensorCount> kLayerFields = {
+    &LayerWeights::q_proj,    &LayerWeights::k_proj,  &LayerWeights::v_proj,
+    &LayerWeights::o_proj,    &LayerWeights::gate_proj, &LayerWeights::up_proj,
+    &LayerWeights::down_proj, &LayerWeights::input_norm, &LayerWeights::post_norm};
+
+std::vector<int64_t> ShapeOf(const TensorSpec& spec, const LlamaConfig& c) {
+  auto size = [&](Dim d) -> int64_t {
+    switch (d) {
+      case Dim::kVocab: return c.vocab;
+      case Dim::kHidden: return c.hidden;
+      case Dim::kIntermediate: return c.intermediate;
+      case Dim::kQ: return c.heads * c.head_dim;
+      case Dim::kKv: return c.kv_heads * c.head_dim;
+    }
+    return 0;
+  };
+  std::vector<int64_t> shape;
+  for (int i = 0; i < spec.rank; ++i) shape.push_back(size(spec.dims[i]));
+  return shape;
+}
 
 }  // namespace
 
@@ -29,20 +51,14 @@ LlamaModel::LlamaModel(LlamaConfig c, NamedTensors weights, at::Device device, a
     : config_(c), device_(device), dtype_(dtype) {
   TORCH_CHECK(c.heads % c.kv_heads == 0, "num_attention_heads ", c.heads, " is not a multiple of num_key_value_heads ",
               c.kv_heads);
-  const int64_t q_dim = c.heads * c.head_dim, kv_dim = c.kv_heads * c.head_dim;
-  embed_ = Take(weights, "model.embed_tokens.weight", {c.vocab, c.hidden});
-  final_norm_ = Take(weights, "model.norm.weight", {c.hidden});
-  if (!c.tie_word_embeddings) lm_head_ = Take(weights, "lm_head.weight", {c.vocab, c.hidden});
+  embed_ = Take(weights, kEmbedTokens.name, ShapeOf(kEmbedTokens, c));
+  final_norm_ = Take(weights, kFinalNorm.name, ShapeOf(kFinalNorm, c));
+  if (!c.tie_word_embeddings) lm_head_ = Take(weights, kLmHead.name, ShapeOf(kLmHead, c));
   for (int64_t i = 0; i < c.layers; ++i) {
-    layers_.push_back({Take(weights, LayerName(i, "input_layernorm.weight"), {c.hidden}),
-                       Take(weights, LayerName(i, "self_attn.q_proj.weight"), {q_dim, c.hidden}),
-                       Take(weights, LayerName(i, "self_attn.k_proj.weight"), {kv_dim, c.hidden}),
-                       Take(weights, LayerName(i, "self_attn.v_proj.weight"), {kv_dim, c.hidden}),
-                       Take(weights, LayerName(i, "self_attn.o_proj.weight"), {c.hidden, q_dim}),
-                       Take(weights, LayerName(i, "post_attention_layernorm.weight"), {c.hidden}),
-                       Take(weights, LayerName(i, "mlp.gate_proj.weight"), {c.intermediate, c.hidden}),
-                       Take(weights, LayerName(i, "mlp.up_proj.weight"), {c.intermediate, c.hidden}),
-                       Take(weights, LayerName(i, "mlp.down_proj.weight"), {c.hidden, c.intermediate})});
+    LayerWeights& w = layers_.emplace_back();
+    for (int t = 0; t < kLayerTensorCount; ++t) {
+      w.*kLayerFields[t] = Take(weights, LayerTensorName(i, LayerTensor(t)), ShapeOf(kLayerTensors[t], c));
+    }
   }
 }
 
@@ -117,10 +133,6 @@ at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& posit
               "tokens must be [batch, seq] with one position per token");
   TORCH_CHECK(rope.inv_freq.numel() * 2 <= config_.head_dim, "RoPE has ", rope.inv_freq.numel(),
               " frequencies but head_dim/2 is ", config_.head_dim / 2);
-  if (tokens.numel() > 0) {
-    const int64_t lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
-    TORCH_CHECK(lo >= 0 && hi < config_.vocab, "token id ", lo < 0 ? lo : hi, " is out of range [0, ", config_.vocab, ")");
-  }
   if (cache) {
     TORCH_CHECK(cache->length + tokens.size(1) <= cache->keys[0].size(1), "KV cache capacity exceeded");
   }
@@ -215,21 +227,12 @@ GenerateResult LlamaModel::Generate(const std::vector<int64_t>& prompt, int64_t 
 }
 
 std::vector<std::pair<std::string, at::Tensor>> LlamaModel::NamedParameters() const {
-  std::vector<std::pair<std::string, at::Tensor>> out{{"model.embed_tokens.weight", embed_}};
+  std::vector<std::pair<std::string, at::Tensor>> out{{kEmbedTokens.name, embed_}};
   for (int64_t i = 0; i < config_.layers; ++i) {
-    const LayerWeights& w = layers_[i];
-    out.emplace_back(LayerName(i, "self_attn.q_proj.weight"), w.q_proj);
-    out.emplace_back(LayerName(i, "self_attn.k_proj.weight"), w.k_proj);
-    out.emplace_back(LayerName(i, "self_attn.v_proj.weight"), w.v_proj);
-    out.emplace_back(LayerName(i, "self_attn.o_proj.weight"), w.o_proj);
-    out.emplace_back(LayerName(i, "mlp.gate_proj.weight"), w.gate_proj);
-    out.emplace_back(LayerName(i, "mlp.up_proj.weight"), w.up_proj);
-    out.emplace_back(LayerName(i, "mlp.down_proj.weight"), w.down_proj);
-    out.emplace_back(LayerName(i, "input_layernorm.weight"), w.input_norm);
-    out.emplace_back(LayerName(i, "post_attention_layernorm.weight"), w.post_norm);
+    for (int t = 0; t < kLayerTensorCount; ++t) out.emplace_back(LayerTensorName(i, LayerTensor(t)), layers_[i].*kLayerFields[t]);
   }
-  out.emplace_back("model.norm.weight", final_norm_);
-  if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", lm_head_);
+  out.emplace_back(kFinalNorm.name, final_norm_);
+  if (!config_.tie_word_embeddings) out.emplace_back(kLmHead.name, lm_head_);
   return out;
 }
 

@@ -70,6 +70,8 @@ class LlamaModel {
   at::ScalarType dtype() const { return dtype_; }
 
   // Final-normed hidden states [B, S, hidden] of tokens [B, S] at positions [S] (absolute).
+  // Token ids must lie in [0, vocab): the bindings check them on the host (ParseTokens), so no
+  // call here reads them back from the device.
   // With a cache: the tokens follow the cached ones (positions must continue them) and their
   // keys/values are appended.
   at::Tensor Forward(const at::Tensor& tokens, const at::Tensor& positions, const RopeParams& rope,

@@ -1,17 +1,15 @@
 #include "model/model_wrap.h"
 
+#include "addon_data.h"
 #include "common.h"
-#include "job_wrap.h"
 #include "device.h"
+#include "job_wrap.h"
+#include "model/model_args.h"
+#include "model/tensor_names.h"
 #include "rope/rope_wrap.h"
 
 namespace longrope {
 namespace {
-
-// The constructor lives in per-addon instance data: workers create NativeModel objects from OnOK.
-struct AddonData {
-  Napi::FunctionReference model_constructor;
-};
 
 ForwardOptions ParseForwardOptions(const Napi::Object& opts, const std::string& where) {
   ForwardOptions f;
@@ -49,6 +47,40 @@ at::ScalarType ParseDtype(const Napi::Object& opts, const std::string& where, co
   ThrowTypeError(where + ".dtype", "'float32', 'bfloat16' or 'float16'", "'" + d + "'");
 }
 
+// The inverse of ParseDtype: the names loadModel accepts, not c10's ("Float", "BFloat16", "Half").
+std::string DtypeName(at::ScalarType dtype) {
+  if (dtype == at::kFloat) return "float32";
+  if (dtype == at::kBFloat16) return "bfloat16";
+  if (dtype == at::kHalf) return "float16";
+  throw std::logic_error(std::string("a model in dtype ") + c10::toString(dtype));
+}
+
+Napi::Object SpecToJs(Napi::Env env, const TensorSpec& spec) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", spec.name);
+  Napi::Array shape = Napi::Array::New(env, spec.rank);
+  for (int i = 0; i < spec.rank; ++i) shape.Set(i, DimName(spec.dims[i]));
+  shape.Freeze();
+  o.Set("shape", shape);
+  o.Freeze();
+  return o;
+}
+
+// The tensor-name table (model/tensor_names.h) as frozen JS data: NativeTensorNames in src/native.ts.
+Napi::Object TensorNamesToJs(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("embedTokens", SpecToJs(env, kEmbedTokens));
+  out.Set("layerPrefix", kLayerPrefix);
+  Napi::Array layer = Napi::Array::New(env, kLayerTensors.size());
+  for (size_t i = 0; i < kLayerTensors.size(); ++i) layer.Set(i, SpecToJs(env, kLayerTensors[i]));
+  layer.Freeze();
+  out.Set("layer", layer);
+  out.Set("finalNorm", SpecToJs(env, kFinalNorm));
+  out.Set("lmHead", SpecToJs(env, kLmHead));
+  out.Freeze();
+  return out;
+}
+
 Napi::Value LoadModel(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     const std::string where = "loadModel options";
@@ -66,9 +98,8 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
           return Ptr(std::make_shared<LlamaModel>(cfg, std::move(weights), device, dtype));
         },
         [control](Napi::Env env, Ptr& model) -> Napi::Value {
-          auto* data = env.GetInstanceData<AddonData>();
           auto* holder = new Ptr(model);
-          return data->model_constructor.New({Napi::External<Ptr>::New(env, holder, [](Napi::Env, Ptr* p) { delete p; })});
+          return GetAddonData(env).model_constructor.New({Napi::External<Ptr>::New(env, holder, [](Napi::Env, Ptr* p) { delete p; })});
         });
   });
 }
@@ -80,10 +111,10 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
                                     {InstanceMethod("nll", &ModelWrap::Nll), InstanceMethod("logits", &ModelWrap::Logits),
                                      InstanceMethod("generate", &ModelWrap::Generate), InstanceMethod("save", &ModelWrap::Save),
                                      InstanceMethod("info", &ModelWrap::Info), InstanceMethod("dispose", &ModelWrap::Dispose)});
-  auto* data = new AddonData{Napi::Persistent(ctor)};
-  env.SetInstanceData<AddonData>(data);
+  GetAddonData(env).model_constructor = Napi::Persistent(ctor);
   exports.Set("NativeModel", ctor);
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+  exports.Set("tensorNames", TensorNamesToJs(env));
 }
 
 ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
@@ -96,8 +127,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
 
 std::shared_ptr<const LlamaModel> ModelWrap::FromObject(const Napi::Value& value, const std::string& field) {
   Napi::Env env = value.Env();
-  auto* data = env.GetInstanceData<AddonData>();
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(data->model_constructor.Value())) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(GetAddonData(env).model_constructor.Value())) {
     ThrowTypeError(field, "a NativeModel", DescribeValue(value));
   }
   return Unwrap(value.As<Napi::Object>())->Get(env);
@@ -118,9 +148,10 @@ struct ForwardCall {
   Control control;
 };
 
-static ForwardCall ParseForwardCall(const Napi::CallbackInfo& info, const Napi::Object& opts, const std::string& where) {
+static ForwardCall ParseForwardCall(const Napi::CallbackInfo& info, const LlamaModel& model, const Napi::Object& opts,
+                                    const std::string& where) {
   ForwardCall c;
-  c.tokens = ParseTokens(info[0], "tokens");
+  c.tokens = ParseTokens(info[0], "tokens", model.config().vocab);
   c.rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
   c.offset = GetInteger(opts, "positionOffset", where, 0);
   c.fwd = ParseForwardOptions(opts, where);
@@ -132,7 +163,7 @@ Napi::Value ModelWrap::Nll(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto model = Get(info.Env());
     const Napi::Object opts = RequireObject(info[1], "nll options");
-    const ForwardCall c = ParseForwardCall(info, opts, "nll options");
+    const ForwardCall c = ParseForwardCall(info, *model, opts, "nll options");
     const int64_t score_from = GetInteger(opts, "scoreFrom", "nll options", 1);
     return RunAsync<at::Tensor>(
         info.Env(),
@@ -149,7 +180,7 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto model = Get(info.Env());
     const Napi::Object opts = RequireObject(info[1], "logits options");
-    const ForwardCall c = ParseForwardCall(info, opts, "logits options");
+    const ForwardCall c = ParseForwardCall(info, *model, opts, "logits options");
     const int64_t last_n = GetInteger(opts, "lastN", "logits options", 1);
     return RunAsync<at::Tensor>(
         info.Env(),
@@ -165,7 +196,7 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto model = Get(info.Env());
     const std::string where = "generate options";
-    at::Tensor prompt = ParseTokens(info[0], "prompt");
+    at::Tensor prompt = ParseTokens(info[0], "prompt", model->config().vocab);
     Napi::Object opts = RequireObject(info[1], where);
     RopeSchedule schedule;
     schedule.short_params = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
@@ -229,7 +260,7 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
     Napi::Object out = Napi::Object::New(env);
     out.Set("parameterBytes", static_cast<double>(model->ParameterBytes()));
     out.Set("device", model->device().str());
-    out.Set("dtype", std::string(c10::toString(model->dtype())));
+    out.Set("dtype", DtypeName(model->dtype()));
     out.Set("parameters", NamedShapes(env, model->NamedParameters()));
     return out;
   });

@@ -4,9 +4,14 @@
 //   [async] nll(tokens, options) -> Promise<Float32Array>       per-token NLL, chunked lm_head
 //   [async] logits(tokens, options) -> Promise<Float32Array>    [lastN, vocab]
 //   [async] generate(prompt, options) -> Promise<{tokens, switchedAt}>  greedy, KV cache
-//   [async] save(file, header, dtypes) -> Promise<void>          safetensors, atomic
-//   [sync]  info() -> {parameterBytes, device, dtype, parameters: [{name, shape}]}
+//           tokens / prompt: a non-empty Int32Array of ids in [0, vocab), checked here (RangeError
+//           naming the first bad index); nothing downstream checks them again.
+//   [async] save(file, header, tensors: [{name, dtype}]) -> Promise<void>   safetensors, atomic
+//   [sync]  info() -> {parameterBytes, device, dtype: 'float32' | 'bfloat16' | 'float16',
+//                      parameters: [{name, shape}] in Hugging Face state_dict order}
 //   [sync]  dispose()
+// tensorNames: {embedTokens, layerPrefix, layer: [...], finalNorm, lmHead}, frozen: the checkpoint
+//   tensor names, each {name, shape: symbolic dims} (model/tensor_names.h).
 #pragma once
 
 #include <napi.h>

@@ -18,12 +18,6 @@ at::Tensor ParseFloatVector(const Napi::Object& obj, const char* key, const std:
   return TensorFromFloat32Array(v, {n}, where + "." + key);
 }
 
-at::Tensor ParseHostTensor(const Napi::Object& obj, const char* key, const std::string& where) {
-  const std::string field = where + "." + key;
-  Napi::Object t = RequireObject(obj.Get(key), field);
-  return TensorFromFloat32Array(t.Get("data"), ShapeFromArray(t.Get("shape"), field + ".shape"), field + ".data");
-}
-
 struct RopeApplyJob {
   at::Tensor q, k, grad_q, grad_k, positions;
   RopeParams params;

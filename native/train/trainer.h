@@ -49,8 +49,8 @@ class Trainer {
   Trainer(std::shared_ptr<const LlamaModel> model, AdamWConfig config);
   ~Trainer();
 
-  // tokens: [micro_batches, batch, seq] int64; each row is a segment, every position but the first
-  // is a target.
+  // tokens: [micro_batches, batch, seq] int64 ids in [0, vocab) (the binding checks them); each row
+  // is a segment, every position but the first is a target.
   TrainStepResult Step(const at::Tensor& tokens, const TrainStepOptions& opts, const JobControl* job);
 
   // AdamW moments under "exp_avg.<param>" / "exp_avg_sq.<param>" and the step count.

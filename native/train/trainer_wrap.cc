@@ -1,14 +1,14 @@
 #include "train/trainer_wrap.h"
 
+#include "addon_data.h"
 #include "common.h"
 #include "job_wrap.h"
+#include "model/model_args.h"
 #include "model/model_wrap.h"
 #include "rope/rope_wrap.h"
 
 namespace longrope {
 namespace {
-
-Napi::FunctionReference* trainer_constructor = nullptr;
 
 Napi::Value CreateTrainer(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
@@ -19,7 +19,7 @@ Napi::Value CreateTrainer(const Napi::CallbackInfo& info) {
                     GetNumber(opts, "eps", where, 1e-8), GetNumber(opts, "weightDecay", where, 0.0)};
     using Ptr = std::shared_ptr<Trainer>;
     auto* holder = new Ptr(std::make_shared<Trainer>(model, cfg));
-    return trainer_constructor->New({Napi::External<Ptr>::New(info.Env(), holder, [](Napi::Env, Ptr* p) { delete p; }), info[0]});
+    return GetAddonData(info.Env()).trainer_constructor.New({Napi::External<Ptr>::New(info.Env(), holder, [](Napi::Env, Ptr* p) { delete p; }), info[0]});
   });
 }
 
@@ -33,8 +33,7 @@ void TrainerWrap::Init(Napi::Env env, Napi::Object exports) {
                                      InstanceMethod("loadOptimizerState", &TrainerWrap::LoadOptimizerState),
                                      InstanceMethod("parameter", &TrainerWrap::Parameter),
                                      InstanceMethod("dispose", &TrainerWrap::Dispose)});
-  trainer_constructor = new Napi::FunctionReference(Napi::Persistent(ctor));
-  env.AddCleanupHook([] { delete trainer_constructor; trainer_constructor = nullptr; });
+  GetAddonData(env).trainer_constructor = Napi::Persistent(ctor);
   exports.Set("createTrainer", Napi::Function::New(env, CreateTrainer, "createTrainer"));
 }
 
@@ -56,7 +55,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     auto trainer = Get(info.Env());
     const std::string where = "step options";
-    at::Tensor flat = ParseTokens(info[0], "tokens");
+    at::Tensor flat = ParseTokens(info[0], "tokens", model_->config().vocab);
     Napi::Object opts = RequireObject(info[1], where);
     const int64_t micro = GetInteger(opts, "microBatches", where), batch = GetInteger(opts, "batch", where),
                   seq = GetInteger(opts, "seq", where);

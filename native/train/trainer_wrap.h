@@ -1,12 +1,25 @@
-// [sync]  createTrainer(model, {beta1, beta2, eps, weightDecay}) -> NativeTrainer
+// [sync]  createTrainer(model, {beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0}) -> NativeTrainer
+//         (weight decay applies to matrices only, not to norm weights)
 // NativeTrainer:
-//   [async] step(tokens, {microBatches, batch, seq, rope, lr, clip, checkpointing, chunk, control})
-//           -> Promise<{loss, gradNorm, tokens}>
+//   [async] step(tokens, options) -> Promise<{loss, gradNorm, tokens, milliseconds}>
+//           tokens: Int32Array of microBatches * batch * seq ids in [0, vocab) (checked here,
+//             RangeError naming the first bad index), each row of seq a segment.
+//           options: {microBatches, batch, seq >= 2, rope, lr,
+//             clip = 1 (max global gradient norm; <= 0 disables clipping),
+//             checkpointing = false (recompute each layer in backward),
+//             chunk = 4096 (tokens per loss chunk; used by the checkpointing path only),
+//             impl = 'fused' | 'naive' (plain libtorch ops; not with checkpointing),
+//             autocast = false (bf16 autocast over float32 weights), control}
+//           result: loss = mean token cross-entropy over all micro-batches, gradNorm = global
+//             norm before clipping, tokens = target tokens (microBatches * batch * (seq - 1)),
+//             milliseconds = {forward, backward, optimizer} wall time.
 //   [sync]  optimizerStateInfo() -> {step, tensors: [{name, shape}]}
-//   [async] saveOptimizerState(file, header, names) -> Promise<void>   safetensors, atomic
+//   [async] saveOptimizerState(file, header) -> Promise<void>   safetensors, atomic: the tensors
+//           of optimizerStateInfo() in its order, as F32 (further arguments are ignored)
 //   [async] loadOptimizerState(locations, step) -> Promise<void>
 //   [sync]  parameter(name) -> Float32Array   (tests and tools)
-//   [sync]  dispose()   drops optimizer state and leaves the model ready for inference
+//   [sync]  dispose()   drops this handle; the optimizer state is freed and the model's weights
+//           leave autograd (ready for inference) once a running step, if any, has finished
 #pragma once
 
 #include <napi.h>
