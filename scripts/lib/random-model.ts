@@ -6,7 +6,8 @@
 import fs from 'fs';
 import path from 'path';
 
-import { expectedTensorShapes, parseModelConfig } from '../../src/model/config';
+import { parseModelConfig } from '../../src/model/config';
+import { expectedTensorShapes } from '../../src/model/tensor-shapes';
 import { writeSafetensors } from '../../src/model/safetensors';
 
 /** Sizes of the random model; defaults are the bench's 4-layer d=256 model. */

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 
 import type { NativeTensorLocation } from '../native';
 import { describeValue } from '../common/errors';
-import { expectedTensorShapes, readModelJson, readModelConfig, type ModelConfig } from './config';
+import { readModelJson, readModelConfig, type ModelConfig } from './config';
+import { expectedTensorShapes } from './tensor-shapes';
 import { fileError, ModelFileError, readSafetensorsHeader, type SafetensorsEntry } from './safetensors';
 import { isObject } from '../common/objects';
 

@@ -216,28 +216,3 @@ export function modelConfigToJson(config: ModelConfig, ropeOverride?: RopeSpec):
   return out;
 }
 
-/**
- * The HF tensor names and shapes a config implies, in load order: embeddings, then each layer
- * (norms, attention, MLP), the final norm, and lm_head unless the embeddings are tied.
- */
-export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
-  const { vocabSize: V, hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim } = config;
-  const q = numHeads * headDim;
-  const kv = numKvHeads * headDim;
-  const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [V, H]]]);
-  for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    shapes.set(`${p}.input_layernorm.weight`, [H]);
-    shapes.set(`${p}.self_attn.q_proj.weight`, [q, H]);
-    shapes.set(`${p}.self_attn.k_proj.weight`, [kv, H]);
-    shapes.set(`${p}.self_attn.v_proj.weight`, [kv, H]);
-    shapes.set(`${p}.self_attn.o_proj.weight`, [H, q]);
-    shapes.set(`${p}.post_attention_layernorm.weight`, [H]);
-    shapes.set(`${p}.mlp.gate_proj.weight`, [I, H]);
-    shapes.set(`${p}.mlp.up_proj.weight`, [I, H]);
-    shapes.set(`${p}.mlp.down_proj.weight`, [H, I]);
-  }
-  shapes.set('model.norm.weight', [H]);
-  if (!config.tieWordEmbeddings) shapes.set('lm_head.weight', [V, H]);
-  return shapes;
-}

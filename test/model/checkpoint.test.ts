@@ -4,7 +4,8 @@ import * as path from 'node:path';
 
 import test from 'ava';
 
-import { expectedTensorShapes, parseModelConfig } from '../../src/model/config';
+import { parseModelConfig } from '../../src/model/config';
+import { expectedTensorShapes } from '../../src/model/tensor-shapes';
 import { readCheckpoint } from '../../src/model/checkpoint';
 import { ModelFileError, writeSafetensors } from '../../src/model/safetensors';
 import { tempDir, tinyConfigJson, writeTinyCheckpoint } from '../fixtures/checkpoint/make';

@@ -4,13 +4,8 @@ import * as path from 'node:path';
 
 import test from 'ava';
 
-import {
-  expectedTensorShapes,
-  modelConfigToJson,
-  parseModelConfig,
-  readModelConfig,
-  type ModelConfig,
-} from '../../src/model/config';
+import { modelConfigToJson, parseModelConfig, readModelConfig, type ModelConfig } from '../../src/model/config';
+import { expectedTensorShapes } from '../../src/model/tensor-shapes';
 import { ModelFileError } from '../../src/model/safetensors';
 import type { RopeSpec } from '../../src/rope';
 import { LLAMA2_7B, tempDir, tinyConfigJson } from '../fixtures/checkpoint/make';

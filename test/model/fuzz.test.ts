@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 
 import { readCheckpoint } from '../../src/model/checkpoint';
-import { expectedTensorShapes, modelConfigToJson, parseModelConfig, readModelConfig, type ModelConfig } from '../../src/model/config';
+import { modelConfigToJson, parseModelConfig, readModelConfig, type ModelConfig } from '../../src/model/config';
+import { expectedTensorShapes } from '../../src/model/tensor-shapes';
 import { buildSafetensorsHeader, DTYPE_BYTES, ModelFileError, parseSafetensorsHeader, type SafetensorsDtype } from '../../src/model/safetensors';
 import { LLAMA2_7B, tempDir, tinyConfigJson, tinyTensors, writeTinyCheckpoint } from '../fixtures/checkpoint/make';
 
