@@ -14,6 +14,8 @@ const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 
 function main() {
+  // An installed package (npm runs `prepare` for tarball and git installs) has dist/ and no src/.
+  if (!fs.existsSync(path.join(root, 'src'))) return;
   if (!process.argv.includes('--force') && distIsFresh(root)) return;
   let tsc;
   try {
