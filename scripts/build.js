@@ -16,9 +16,13 @@ const buildDir = path.join(root, 'build');
 const stampFile = path.join(buildDir, 'torch-location.json');
 const binary = path.join(buildDir, 'Release', 'longrope.node');
 
-/** True when a prebuilt binary came with the package (no CMake tree) and it loads on this machine. */
+/**
+ * True when a prebuilt binary came with the package and it loads on this machine. A checkout
+ * (it has src/) always builds from its sources, as does a package that built once (a CMake tree).
+ */
 function prebuiltLoads() {
-  if (!fs.existsSync(binary) || fs.existsSync(path.join(buildDir, 'CMakeCache.txt'))) return false;
+  if (fs.existsSync(path.join(root, 'src')) || fs.existsSync(path.join(buildDir, 'CMakeCache.txt'))) return false;
+  if (!fs.existsSync(binary)) return false;
   // A child process: a binary that fails to load (missing libtorch, other ABI) may abort instead of throw.
   const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(binary)})`], { encoding: 'utf8' });
   if (probe.status === 0) return true;
