@@ -1,5 +1,17 @@
 #!/usr/bin/env node
 'use strict';
-// The package runs its TypeScript directly (ts-node, transpile only: types are checked in CI).
-require('ts-node').register({ transpileOnly: true, project: require('path').join(__dirname, '..', 'tsconfig.json') });
-require('../src/cli.ts').runCli(process.argv.slice(2));
+// Runs the compiled CLI (dist/, built by `npm run setup`, `npm test` or `prepare`). In a checkout
+// whose src/ changed since the last build, it runs src/ through ts-node instead (transpile only),
+// so a developer never runs stale code; an installed package has no src/ and always runs dist/.
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+let cli;
+if (fs.existsSync(path.join(root, 'src', 'cli.ts')) && !require('../scripts/lib/dist-state').distIsFresh(root)) {
+  require('ts-node').register({ transpileOnly: true, project: path.join(root, 'tsconfig.json') });
+  cli = require('../src/cli.ts');
+} else {
+  cli = require('../dist/cli.js');
+}
+cli.runCli(process.argv.slice(2));

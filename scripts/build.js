@@ -2,6 +2,10 @@
 'use strict';
 // Builds the native addon with cmake-js against the libtorch that find-torch.js picks.
 // Incremental by default; --force (or a different libtorch than last time) rebuilds from scratch.
+// It is also the package's install script: a packed tarball carries the binary it was packed with
+// (build/Release/longrope.node, no CMake build tree); when that binary loads here (same libtorch,
+// same platform) the install keeps it instead of a many-minute build. Anywhere else (another
+// libtorch, another OS, LONGROPE_BUILD_FROM_SOURCE=1) it builds from the shipped sources.
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
@@ -10,8 +14,29 @@ const { findTorch, INSTALL_HELP } = require('./lib/find-torch');
 const root = path.resolve(__dirname, '..');
 const buildDir = path.join(root, 'build');
 const stampFile = path.join(buildDir, 'torch-location.json');
+const binary = path.join(buildDir, 'Release', 'longrope.node');
+
+/**
+ * True when a prebuilt binary came with the package and it loads on this machine. A checkout
+ * (it has src/) always builds from its sources, as does a package that built once (a CMake tree).
+ */
+function prebuiltLoads() {
+  if (fs.existsSync(path.join(root, 'src')) || fs.existsSync(path.join(buildDir, 'CMakeCache.txt'))) return false;
+  if (!fs.existsSync(binary)) return false;
+  // A child process: a binary that fails to load (missing libtorch, other ABI) may abort instead of throw.
+  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(binary)})`], { encoding: 'utf8' });
+  if (probe.status === 0) return true;
+  const why = `${probe.stderr || ''}`.split('\n').find((l) => /Error/.test(l)) || `exit ${probe.status ?? probe.signal}`;
+  console.error(`longrope: the prebuilt addon does not load here (${why.trim()}); building from source.`);
+  return false;
+}
 
 function main() {
+  const force = process.argv.includes('--force');
+  if (!force && !process.env.LONGROPE_BUILD_FROM_SOURCE && prebuiltLoads()) {
+    console.error(`longrope: using the prebuilt addon ${path.relative(root, binary)} (LONGROPE_BUILD_FROM_SOURCE=1 builds from source)`);
+    return;
+  }
   const torch = findTorch();
   if (!torch) {
     console.error(`longrope: cannot build the native addon.\n${INSTALL_HELP}`);
@@ -26,8 +51,8 @@ function main() {
   }
   const previous = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8') : null;
   const stamp = JSON.stringify({ cmakePrefix: torch.cmakePrefix, cuda: torch.cuda });
-  const force = process.argv.includes('--force') || (previous !== null && previous !== stamp);
-  const args = [cmakeJs, force ? 'rebuild' : 'build', '--out', buildDir,
+  const rebuild = force || (previous !== null && previous !== stamp);
+  const args = [cmakeJs, rebuild ? 'rebuild' : 'build', '--out', buildDir,
     `--CDCMAKE_PREFIX_PATH=${torch.cmakePrefix}`];
   if (process.env.LONGROPE_CUDA) args.push(`--CDLONGROPE_CUDA=${process.env.LONGROPE_CUDA}`);
   console.error(`longrope: building the addon against libtorch from ${torch.source} (${torch.libDir})`);

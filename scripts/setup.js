@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // One step that makes a fresh machine ready: system packages (apt-get, when missing and we are
-// root; otherwise the exact command to run), npm dependencies, then the native build.
+// root; otherwise the exact command to run), npm dependencies, the compiled JavaScript in dist/
+// (when src/ changed since the last build), then the native build.
 // `npm test`, `npm run demo` and the benches run it first, so the README's two commands suffice.
 const fs = require('fs');
 const path = require('path');
@@ -60,6 +61,7 @@ function ensureNpmDependencies() {
 function main() {
   ensureSystemPackages();
   ensureNpmDependencies();
+  if (!run(process.execPath, [path.join(__dirname, 'build-dist.js')])) process.exit(1);
   if (!run(process.execPath, [path.join(__dirname, 'build.js')])) process.exit(1);
 }
 

@@ -227,6 +227,8 @@ function loadFailure(cause: unknown): Error {
     '  `sudo apt-get install -y libtorch-dev libopenblas0-pthread`; with a pip or zip libtorch set',
     '  LIBTORCH=/path/to/libtorch and rebuild with `npm run build`.',
     'Built for another Node.js or libtorch (after an upgrade): `npm run build` rebuilds from scratch.',
+    'Installed as a dependency: `npm install-scripts approve longrope && npm rebuild longrope` builds it',
+    '  from source (npm 11 skips install scripts until approved; LONGROPE_BUILD_FROM_SOURCE=1 forces a build).',
   ];
   const err = new Error(
     `Could not load the longrope native addon.\n${reason}\nPossible fixes:\n- ${fixes.join('\n- ')}`,

@@ -11,7 +11,9 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
-import type { AsyncBuffer, Compressors } from 'hyparquet';
+// hyparquet is ESM-only: the attribute keeps the emitted declarations valid for consumers that
+// type-check under moduleResolution node16/nodenext (TS1541 otherwise).
+import type { AsyncBuffer, Compressors } from 'hyparquet' with { 'resolution-mode': 'import' };
 
 import { dataError, describeValue, type Document } from './types';
 

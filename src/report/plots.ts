@@ -4,9 +4,9 @@
  * vega/vega-lite 5 (the last CommonJS builds; 6.x is ESM-only and needs Node 22) and
  * @resvg/resvg-js (Rust resvg through napi, prebuilt per platform, no system Cairo).
  */
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as resvgModule from '@resvg/resvg-js';
+import type * as vegaModule from 'vega';
+import type * as vl from 'vega-lite';
 
 import type { Grid } from './tables';
 
@@ -67,9 +67,16 @@ export function passkeyPlotSpec(grid: Grid<number>, methods: string[] = grid.met
   } as vl.TopLevelSpec;
 }
 
+// vega, vega-lite and resvg take ~1 s to load: required on first use, not when the library or
+// the CLI starts (`longrope --help` and `require('longrope')` never draw a plot).
+const lazyVega = () => require('vega') as typeof vegaModule;
+const lazyVegaLite = () => require('vega-lite') as typeof vl;
+const lazyResvg = () => require('@resvg/resvg-js') as typeof resvgModule;
+
 /** Renders a Vega-Lite spec to an SVG string without a browser. */
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const vega = lazyVega();
+  const view = new vega.View(vega.parse(lazyVegaLite().compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -80,7 +87,7 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
 /** Rasterises an SVG to PNG (2x zoom) with the system's fonts (DejaVu Sans for generic families). */
 export function svgToPng(svg: string, options: { zoom?: number; fontFamily?: string } = {}): Buffer {
   const family = options.fontFamily ?? 'DejaVu Sans';
-  const resvg = new Resvg(svg, {
+  const resvg = new (lazyResvg().Resvg)(svg, {
     fitTo: { mode: 'zoom', value: options.zoom ?? 2 },
     font: { loadSystemFonts: true, defaultFontFamily: family, sansSerifFamily: family },
   });
