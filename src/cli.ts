@@ -11,7 +11,9 @@ import { registerFinetuneCommand } from './cli/finetune-command';
 import { registerPasskeyCommand } from './cli/passkey-command';
 import { registerPplCommand } from './cli/ppl-command';
 import { registerReportCommand } from './cli/report-command';
+import { registerExportCommand } from './cli/export-command';
 import { registerRopeCommand } from './cli/rope-command';
+import { registerSearchCommand } from './cli/search-command';
 import { runtimeInfo } from './model/runtime';
 
 function buildProgram(): Command {
@@ -24,6 +26,8 @@ function buildProgram(): Command {
   registerPplCommand(program);
   registerPasskeyCommand(program);
   registerBenchTasksCommand(program);
+  registerSearchCommand(program);
+  registerExportCommand(program);
   registerReportCommand(program);
   program
     .command('info')
@@ -32,12 +36,41 @@ function buildProgram(): Command {
   return program;
 }
 
+/** What a failed file operation means, by errno code. */
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'is a folder, not a file',
+  EEXIST: 'already exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * One line for the user: our errors as they are; a raw system error as "path: what it means
+ * (CODE)"; V8's string limit as what it means here (a file too large to read as one string).
+ */
+function userMessage(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const sys = e as NodeJS.ErrnoException;
+  if (sys.code && SYSTEM_ERRORS[sys.code] && sys.syscall) {
+    return `${sys.path ?? sys.syscall}: ${SYSTEM_ERRORS[sys.code]} (${sys.code} in ${sys.syscall})`;
+  }
+  if (e instanceof RangeError && /Invalid string length|Cannot create a string longer/.test(e.message)) {
+    return 'a file or result is too large to hold as one string (over ~512 MB of text): split the input into smaller files';
+  }
+  return e.message;
+}
+
 /** Runs the CLI with the given arguments (without `node` and the script). */
 export async function runCli(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
   } catch (e) {
-    console.error(`longrope: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`longrope: ${userMessage(e)}`);
     process.exitCode = 1;
   }
 }

@@ -10,6 +10,7 @@ export type { LoadOptions, ForwardOptions, GenerateOptions, GenerateResult } fro
 export { InputError } from './common/errors';
 export { readModelConfig, parseModelConfig, type ModelConfig } from './model/config';
 export { readCheckpoint } from './model/checkpoint';
+export { exportModel, type ExportResult } from './model/export';
 export { loadTokenizer, ByteTokenizer, type Tokenizer } from './data/tokenizer';
 export { estimateMemory, formatBytes } from './model/estimate';
 export * as data from './data';
@@ -17,6 +18,7 @@ export { Trainer, type OptimizerOptions, type StepOptions, type StepResult } fro
 export { finetune, type FinetuneOptions, type FinetuneResult } from './train/finetune';
 export { learningRate, RECIPES, type Schedule } from './train/schedule';
 export * as evaluation from './eval';
+export * as search from './search';
 export * as report from './report';
 export type { JobOptions, ProgressCallback } from './job';
 export { runtimeInfo } from './model/runtime';

@@ -1,5 +1,7 @@
 #include "model/weights.h"
 
+#include <cmath>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -89,6 +91,14 @@ NamedTensors LoadTensors(const std::vector<TensorLocation>& locations, const at:
                                       .clone().view(stored).view(loc.shape);
       tensor = view.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
       file->Release(loc.offset, bytes);
+    }
+    // A NaN weight would make every result NaN (a perplexity of null, a passkey answer of NUL
+    // bytes): refuse it here, naming the tensor, instead of returning numbers that mean nothing.
+    // The sum is NaN or infinite when an element is (a weight sum beyond 3e38 is no real
+    // checkpoint either), and unlike a mask or a float64 copy it needs no memory of the tensor's size.
+    if (!std::isfinite(tensor.sum().item<double>())) {
+      throw std::runtime_error(loc.file + ": tensor " + loc.name +
+                               " holds non-finite values (NaN or infinity): the checkpoint is corrupt or from a diverged run");
     }
     out.emplace(loc.name, tensor);
     if (job) job->AddDone(1);

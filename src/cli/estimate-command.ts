@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 
 import { readModelConfig } from '../model/config';
 import { estimateMemory, formatBytes } from '../model/estimate';
+import { parseChoice, parsePositiveInt, parsePositiveNumber } from './rope-arg';
 
 interface EstimateFlags {
   model: string;
@@ -35,14 +36,20 @@ export function registerEstimateCommand(program: Command): void {
     .option('--memory <GB>', 'memory available (default: this machine\'s RAM for cpu)')
     .option('--json', 'print the estimate as JSON')
     .action((flags: EstimateFlags) => {
+      // Every flag is checked (and named) before config.json is read.
+      const length = parsePositiveInt(flags.length, '--length');
+      const device = parseChoice(flags.device, '--device', ['cpu', 'cuda'] as const);
+      const mode = parseChoice(flags.mode, '--mode', ['nll', 'generate', 'train'] as const);
+      const dtype = flags.dtype === undefined ? undefined : parseChoice(flags.dtype, '--dtype', ['float32', 'bfloat16'] as const);
+      const chunk = flags.chunk === undefined ? undefined : parsePositiveInt(flags.chunk, '--chunk');
+      const batch = flags.batch === undefined ? undefined : parsePositiveInt(flags.batch, '--batch');
+      const memory = flags.memory === undefined ? undefined : parsePositiveNumber(flags.memory, '--memory');
       const config = readModelConfig(flags.model);
-      const est = estimateMemory(config, {
-        length: Number(flags.length), device: flags.device, dtype: flags.dtype, mode: flags.mode,
-        chunk: flags.chunk === undefined ? undefined : Number(flags.chunk),
-        batch: flags.batch === undefined ? undefined : Number(flags.batch),
-      });
-      const available = flags.memory !== undefined ? Number(flags.memory) * 1e9 : flags.device === 'cpu' ? os.totalmem() : null;
+      const est = estimateMemory(config, { length, device, dtype, mode, chunk, batch });
+      const available = memory !== undefined ? memory * 1e9 : device === 'cpu' ? os.totalmem() : null;
       const fits = available === null ? null : est.totalBytes <= available;
+      // Exit 2 when it does not fit, whatever the output format: scripts test the exit code.
+      if (fits === false) process.exitCode = 2;
       if (flags.json) {
         console.log(JSON.stringify({ ...est, availableBytes: available, fits }, null, 2));
         return;
@@ -52,6 +59,5 @@ export function registerEstimateCommand(program: Command): void {
       if (available !== null) {
         console.log(fits ? `fits in ${formatBytes(available)}` : `does NOT fit in ${formatBytes(available)}`);
       }
-      if (fits === false) process.exitCode = 2;
     });
 }

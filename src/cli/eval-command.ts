@@ -36,6 +36,8 @@ export interface EvalContext {
   rope: RopeSpec;
   /** Loads the tokenizer (of --tokenizer, else --model) once, on first use. */
   tokenizer(): Promise<Tokenizer>;
+  /** --json: stdout holds only the result, so progress lines stay off stderr too. */
+  quiet: boolean;
 }
 
 /** One evaluation command: its flags and its steps. */
@@ -44,6 +46,8 @@ export interface EvalCommand<F extends EvalFlags, P, R extends object> {
   description: string;
   /** Result file `kind` (what `longrope report` reads). */
   kind: string;
+  /** Whether the command takes --rope/--factor (default true); without, the model's own RoPE. */
+  ropeFlags?: boolean;
   /** Adds the command's own options. */
   options(command: Command): Command;
   /** Parses and checks the command's flags: cheap, no data read. */
@@ -58,7 +62,8 @@ export interface EvalCommand<F extends EvalFlags, P, R extends object> {
 
 /** Registers an evaluation command built on the shared skeleton. */
 export function registerEvalCommand<F extends EvalFlags, P, R extends object>(program: Command, spec: EvalCommand<F, P, R>): void {
-  const command = withRopeOptions(program.command(spec.name))
+  const base = program.command(spec.name);
+  const command = (spec.ropeFlags === false ? base : withRopeOptions(base))
     .description(spec.description)
     .requiredOption('--model <dir>', 'Hugging Face model directory');
   spec.options(command)
@@ -72,7 +77,7 @@ export function registerEvalCommand<F extends EvalFlags, P, R extends object>(pr
       const rope = parseRopeArg(flags.rope, flags.factor, config.rope);
       if (flags.output !== undefined) checkOutputFile(flags.output, '--output');
       let tokenizer: Promise<Tokenizer> | undefined;
-      const context: EvalContext = { config, rope, tokenizer: () => (tokenizer ??= loadTokenizer(flags.tokenizer ?? flags.model)) };
+      const context: EvalContext = { config, rope, quiet: Boolean(flags.json), tokenizer: () => (tokenizer ??= loadTokenizer(flags.tokenizer ?? flags.model)) };
       let plan = spec.parse(flags, context);
       if (spec.prepare) plan = await spec.prepare(plan, context);
       const model = await Model.load(flags.model, { device: flags.device });

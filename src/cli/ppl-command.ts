@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 
+import { encodeDocument } from '../data/chunking';
 import { readDocuments } from '../data/readers';
 import { evaluatePerplexity } from '../eval/perplexity';
 import { registerEvalCommand, type EvalFlags } from './eval-command';
@@ -62,7 +63,7 @@ export function registerPplCommand(program: Command): void {
       const tokenizer = await context.tokenizer();
       const docs: Int32Array[] = [];
       for await (const d of readDocuments(plan.data, { textField: plan.textField })) {
-        docs.push(Int32Array.from(tokenizer.encode(d.text, { addBos: false })));
+        docs.push(encodeDocument(tokenizer, d));
       }
       if (docs.length === 0) throw new Error(`Expected at least one document in --data but received none (${plan.data.join(', ')})`);
       return { ...plan, docs };
@@ -72,6 +73,11 @@ export function registerPplCommand(program: Command): void {
         lengths: plan.lengths, stride: plan.stride, truncate: plan.truncate, samples: plan.samples, seed: plan.seed,
         rope: context.rope, onProgress: progressLine('ppl windows'),
       });
+      const empty = results.filter((r) => r.windows === 0);
+      for (const r of empty) console.error(`longrope: warning: no document has enough tokens for length ${r.length} (${r.skipped} skipped); no perplexity there`);
+      if (empty.length === results.length) {
+        throw new Error(`Expected a document of at least ${Math.min(...plan.lengths)} tokens in --data but received none (the longest has ${Math.max(...plan.docs.map((d) => d.length))})`);
+      }
       return { data: plan.data, stride: plan.stride, truncate: plan.truncate, samples: plan.samples ?? null, seed: plan.seed, results };
     },
     table: (r, plan, file) => ({

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 
+import { checkOutputPath } from '../common/files';
 import { writeReport } from '../report/report';
 
 /** Registers `report` on the CLI program. */
@@ -15,6 +16,7 @@ export function registerReportCommand(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print {"markdown": path, "plots": [paths]}')
     .action(async (results: string[], flags: { out: string; json?: boolean }) => {
+      checkOutputPath(flags.out, '--out', 'dir');
       const out = await writeReport(results, flags.out);
       if (flags.json) console.log(JSON.stringify(out, null, 2));
       else console.log([`wrote ${out.markdown}`, ...out.plots.map((p) => `wrote ${p}`)].join('\n'));

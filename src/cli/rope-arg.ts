@@ -12,7 +12,7 @@ import fs from 'fs';
 import path from 'path';
 
 import { RopeSpecError, ropeSpecFromHfConfig, validateRopeSpec, type RopeSpec } from '../rope';
-import { describeValue } from '../common/errors';
+import { describeValue, InputError } from '../common/errors';
 import { readJsonFile } from '../common/files';
 import { isObject } from '../common/objects';
 
@@ -26,6 +26,12 @@ export function parsePositiveNumber(value: string, flag: string): number {
     throw new Error(`Expected a finite number greater than 0 for ${flag} but received ${describeValue(value)}`);
   }
   return n;
+}
+
+/** One of `choices`, exactly as written. */
+export function parseChoice<T extends string>(value: string, flag: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new InputError(`Expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')} for ${flag} but received ${describeValue(value)}`, flag);
 }
 
 /** A positive integer from a flag value (`k` suffix = x1024, so `4k` is 4096). */

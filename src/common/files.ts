@@ -5,7 +5,7 @@
 import fs from 'fs';
 import path from 'path';
 
-import { describeValue, InputError, inputError } from './errors';
+import { InputError, inputError } from './errors';
 
 /** The largest JSON file we parse (config.json, tokenizer.json, result and state files). */
 export const MAX_JSON_BYTES = 64 << 20;
@@ -100,20 +100,20 @@ export function checkOutputPath(target: string, field: string, kind: 'file' | 'd
   while (!fs.existsSync(ancestor)) ancestor = path.dirname(ancestor);
   const real = fs.realpathSync(ancestor);
   if (PSEUDO_FILE_SYSTEMS.some((root) => under(real, root))) {
-    throw inputError(undefined, field, 'a path on a regular file system', `${describeValue(target)} (under ${real})`);
+    throw inputError(undefined, field, 'a path on a regular file system', `${JSON.stringify(target)} (under ${real})`);
   }
   const stat = fs.statSync(ancestor);
   if (ancestor === abs) {
-    if (kind === 'file' && stat.isDirectory()) throw inputError(undefined, field, 'a file path', `${describeValue(target)}, which is a directory`);
-    if (kind === 'dir' && !stat.isDirectory()) throw inputError(undefined, field, 'a directory path', `${describeValue(target)}, which is a file`);
+    if (kind === 'file' && stat.isDirectory()) throw inputError(undefined, field, 'a file path', `${JSON.stringify(target)}, which is a directory`);
+    if (kind === 'dir' && !stat.isDirectory()) throw inputError(undefined, field, 'a directory path', `${JSON.stringify(target)}, which is a file`);
   } else if (!stat.isDirectory()) {
-    throw inputError(undefined, field, 'a path whose parents are directories', `${describeValue(target)} (${ancestor} is a file)`);
+    throw inputError(undefined, field, 'a path whose parents are directories', `${JSON.stringify(target)} (${ancestor} is a file)`);
   }
   const folder = ancestor === abs && kind === 'file' ? path.dirname(abs) : stat.isDirectory() ? ancestor : path.dirname(ancestor);
   try {
     fs.accessSync(folder, fs.constants.W_OK);
   } catch {
-    throw inputError(undefined, field, 'a path in a writable folder', `${describeValue(target)} (${folder} is not writable)`);
+    throw inputError(undefined, field, 'a path in a writable folder', `${JSON.stringify(target)} (${folder} is not writable)`);
   }
 }
 

@@ -2,3 +2,5 @@
 export * from './errors';
 export * from './files';
 export * from './objects';
+export * from './prng';
+export * from './run-lock';

@@ -16,7 +16,7 @@
  * EOS there (and nothing past it), which a prompt that fills the context then runs into.
  */
 import type { Tokenizer } from './tokenizer';
-import { checkInteger, DataError, dataError, describeValue, toAsync, type Documents, type TokenStreams } from './types';
+import { checkInteger, DataError, dataError, describeValue, toAsync, type Document, type Documents, type TokenStreams } from './types';
 
 /** Segment geometry and the special ids (a tokenizer's `bosId` / `eosId`). */
 export interface PackOptions {
@@ -49,9 +49,15 @@ export function encodeText(tokenizer: Tokenizer, text: string): Int32Array {
   return Int32Array.from(tokenizer.encode(text, { addBos: false }));
 }
 
+/** A document's tokens, no BOS/EOS; its raw bytes when it has them and the tokenizer reads bytes. */
+export function encodeDocument(tokenizer: Tokenizer, doc: Document): Int32Array {
+  if (doc.bytes && tokenizer.encodeBytes) return Int32Array.from(tokenizer.encodeBytes(doc.bytes, { addBos: false }));
+  return encodeText(tokenizer, doc.text);
+}
+
 /** Each document's tokens, in order, with no BOS or EOS added (packing adds them). */
 export async function* tokenizeDocuments(docs: Documents, tokenizer: Tokenizer): AsyncGenerator<Int32Array> {
-  for await (const doc of toAsync(docs)) yield encodeText(tokenizer, doc.text);
+  for await (const doc of toAsync(docs)) yield encodeDocument(tokenizer, doc);
 }
 
 /** The error for training text that cannot fill one segment: never an empty training run. */

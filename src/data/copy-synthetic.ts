@@ -13,7 +13,7 @@
 import type { Tokenizer } from './tokenizer';
 import { specialIds } from './chunking';
 import { PASSKEY_QUESTION, passkeyFiller, passkeyKeyLine } from './passkey-text';
-import { hash32, Prng } from './prng';
+import { hash32, Prng } from '../common/prng';
 import { checkInteger } from './types';
 
 const ALPHABETS = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'];

@@ -15,4 +15,4 @@ export * from './passkey-text';
 export * from './passkey-synthetic';
 export * from './pretraining';
 export * from './copy-synthetic';
-export { hash32, Prng, permutation } from './prng';
+export { hash32, Prng, permutation } from '../common/prng';

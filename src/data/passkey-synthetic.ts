@@ -23,7 +23,7 @@
 import type { Tokenizer } from './tokenizer';
 import { encodeText, specialIds } from './chunking';
 import { PASSKEY_INTRO, PASSKEY_QUESTION, passkeyFiller, passkeyKeyLine } from './passkey-text';
-import { hash32, Prng } from './prng';
+import { hash32, Prng } from '../common/prng';
 import { checkInteger, dataError, describeValue } from './types';
 
 /** A prompt shape: optional intro, the line that hides the key, the closing question + answer. */

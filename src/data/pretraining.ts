@@ -8,7 +8,7 @@ import type { Tokenizer } from './tokenizer';
 import type { CorpusOptions } from './corpora';
 import { CopySynthesizer } from './copy-synthetic';
 import { mixSegments, PasskeySynthesizer, type MixedSegments } from './passkey-synthetic';
-import { hash32 } from './prng';
+import { hash32 } from '../common/prng';
 import { SegmentStream, type SegmentPosition } from './segment-stream';
 import { trainDocuments } from './splits';
 import { checkInteger, dataError, describeValue } from './types';

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { isUtf8 } from 'node:buffer';
 
 import { readParquet } from './parquet';
 import { dataError, describeValue, type Document } from './types';
@@ -17,6 +18,9 @@ export interface ReadOptions {
   /** Plain text: one document per blank-line-separated block instead of one per file. */
   splitOnBlankLines?: boolean;
 }
+
+/** A plain text file is one document, held as one string: V8 caps strings at ~512M UTF-16 units. */
+export const MAX_DOCUMENT_BYTES = 500_000_000;
 
 /** Extensions we read, by kind. */
 export const TEXT_EXTENSIONS: readonly string[] = Object.freeze(['.txt', '.text', '.md']);
@@ -55,8 +59,15 @@ async function* lines(file: string): AsyncGenerator<string> {
  */
 export async function* readText(file: string, opts: ReadOptions = {}): AsyncGenerator<Document> {
   if (!opts.splitOnBlankLines) {
-    const text = (await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
-    if (text.trim() !== '') yield { id: file, source: 'file', text };
+    const size = (await fs.promises.stat(file)).size;
+    if (size > MAX_DOCUMENT_BYTES) {
+      throw dataError(file, 'file size', `at most ${MAX_DOCUMENT_BYTES} bytes for a plain text file (one document is one string)`,
+        `${size} bytes; split it into several files or convert it to JSONL`);
+    }
+    const raw = await fs.promises.readFile(file);
+    const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+    if (text.trim() === '') return;
+    yield isUtf8(raw) ? { id: file, source: 'file', text } : { id: file, source: 'file', text, bytes: raw };
     return;
   }
   let block: string[] = [];

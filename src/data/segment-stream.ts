@@ -5,7 +5,7 @@
  */
 import type { Tokenizer } from './tokenizer';
 import { packSegments, specialIds, tokenizeDocuments } from './chunking';
-import { hash32, Prng, permutation } from './prng';
+import { hash32, Prng, permutation } from '../common/prng';
 import { checkInteger, dataError, describeValue, toAsync, type Documents } from './types';
 
 /** Where a segment stream stands: the next segment is `index` of epoch `epoch`'s order. */

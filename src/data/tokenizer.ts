@@ -26,6 +26,9 @@ import { isObject } from '../common/objects';
 export interface Tokenizer {
   /** Token ids of `text`; `addBos` (default: the tokenizer's add_bos_token, else true) prepends BOS. */
   encode(text: string, opts?: { addBos?: boolean }): number[];
+  /** Token ids of raw bytes, for tokenizers that read bytes as they are (the byte tokenizer):
+   *  a file that is not valid UTF-8 keeps its bytes instead of U+FFFD. */
+  encodeBytes?(bytes: Uint8Array, opts?: { addBos?: boolean }): number[];
   /** Text of `ids`; special tokens (BOS, EOS, ...) are dropped. */
   decode(ids: number[]): string;
   bosId: number | null;
@@ -61,8 +64,13 @@ export class ByteTokenizer implements Tokenizer {
   /** UTF-8 bytes of `text`, after BOS unless `addBos` is false. */
   encode(text: string, opts: { addBos?: boolean } = {}): number[] {
     if (typeof text !== 'string') throw new TypeError(`Expected a string for text but received ${describeValue(text)}`);
-    const bytes = Array.from(this.encoder.encode(text));
-    return opts.addBos === false ? bytes : [this.bosId, ...bytes];
+    return this.encodeBytes(this.encoder.encode(text), opts);
+  }
+
+  /** The bytes as ids, after BOS unless `addBos` is false. */
+  encodeBytes(bytes: Uint8Array, opts: { addBos?: boolean } = {}): number[] {
+    const ids = Array.from(bytes);
+    return opts.addBos === false ? ids : [this.bosId, ...ids];
   }
 
   /** The text of the byte ids, specials dropped. */

@@ -15,6 +15,9 @@ export interface Document {
   id: string;
   source: DocumentSource;
   text: string;
+  /** The file's bytes when they are not valid UTF-8 (`text` then holds U+FFFD in their place):
+   *  a byte-level tokenizer reads these as they are. */
+  bytes?: Uint8Array;
 }
 
 /** Documents as the data layer accepts them: an array, any iterable, or a stream. */

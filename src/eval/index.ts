@@ -9,6 +9,8 @@ export { DataFileError, parseCsv, parseJsonl, parseJsonArray } from './data-file
 export { evaluatePerplexity, planWindows, sampleDocuments } from './perplexity';
 export type { PerplexityOptions, PerplexityResult, PerplexityWindow, WindowOptions } from './perplexity';
 export { measureEvalOverhead } from './overhead';
+export { buildNeedleRows, evaluateNeedle } from './needle';
+export type { NeedleOptions, NeedleResult, NeedleRow, NeedleTokenizer } from './needle';
 export type { OverheadOptions, OverheadResult } from './overhead';
 export {
   buildPasskeyPrompt,

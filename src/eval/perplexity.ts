@@ -156,6 +156,10 @@ export async function evaluatePerplexity(
         }
         let sum = 0;
         for (let i = 0; i < nll.length; i++) sum += nll[i];
+        if (!Number.isFinite(sum)) {
+          throw new Error(`The model gave a non-finite NLL (${sum}) at length ${length} in the window starting at token ${w.start} ` +
+            `of document ${d} (of the evaluated ones): its weights or inputs hold NaN or infinite values`);
+        }
         sumOfMeans += sum / nll.length;
         tokens += nll.length;
         windows++;

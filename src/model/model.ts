@@ -10,7 +10,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
-import { writeJsonAtomic } from '../common/files';
+import { checkOutputPath, writeJsonAtomic } from '../common/files';
 import { describeValue, inputError } from '../common/errors';
 import { runNativeJob, type JobOptions } from '../job';
 import { native, type NativeModel } from '../native';
@@ -98,6 +98,10 @@ export class Model {
 
   /** Loads a Hugging Face model directory (config.json + safetensors, single or sharded). */
   static async load(dir: string, options: LoadOptions = {}): Promise<Model> {
+    const requested = options.memoryLimitBytes;
+    if (requested !== undefined && !(typeof requested === 'number' && requested > 0)) {
+      throw inputError(undefined, 'memoryLimitBytes', 'a number greater than 0 (Infinity: no limit)', describeValue(requested));
+    }
     const checkpoint = readCheckpoint(dir);
     const c = checkpoint.config;
     const handle = await runNativeJob(options, (control) => native().loadModel({
@@ -158,6 +162,7 @@ export class Model {
    */
   async save(dir: string, options: { rope?: RopeSpec; dtype?: 'float32' | 'bfloat16' | 'float16' } = {}): Promise<void> {
     const handle = this.live();
+    checkOutputPath(dir, 'dir', 'dir');
     const dtype = options.dtype ?? this.config.torchDtype;
     const st: SafetensorsDtype = dtype === 'float32' ? 'F32' : dtype === 'bfloat16' ? 'BF16' : 'F16';
     fs.mkdirSync(dir, { recursive: true });

@@ -14,12 +14,12 @@ import path from 'path';
 import type { JobOptions } from '../job';
 import { Model } from '../model/model';
 import type { RopeSpec } from '../rope/types';
-import { describeValue, inputError } from '../common/errors';
+import { inputError } from '../common/errors';
 import { checkOutputPath, readJsonFile, writeFileAtomic } from '../common/files';
 import { parseModelConfig } from '../model/config';
 import { CheckpointDir, type CheckpointState } from './checkpoints';
 import { progressBar } from './progress';
-import { RunLock } from './run-lock';
+import { RunLock } from '../common/run-lock';
 import { learningRate, validateSchedule, type Schedule } from './schedule';
 import { Trainer, type OptimizerOptions } from './trainer';
 
@@ -108,12 +108,12 @@ function checkOut(out: string, modelDir: string): void {
   const target = fs.existsSync(out) ? fs.realpathSync(out) : path.resolve(out);
   const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
   if (inside(target, model) || inside(model, target)) {
-    throw inputError(undefined, '--out', `a folder apart from --model (${modelDir})`, `${describeValue(out)}, which ${target === model ? 'is' : inside(target, model) ? 'is inside' : 'holds'} it`);
+    throw inputError(undefined, '--out', `a folder apart from --model (${modelDir})`, `${JSON.stringify(out)}, which ${target === model ? 'is' : inside(target, model) ? 'is inside' : 'holds'} it`);
   }
   if (!fs.existsSync(out) || fs.existsSync(path.join(out, 'training', 'run.json'))) return;
   const entries = fs.readdirSync(out);
   if (entries.length > 0) {
-    throw inputError(undefined, '--out', 'an empty or new folder, or an earlier run of these settings', `${describeValue(out)}, which holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''} (nothing was overwritten)`);
+    throw inputError(undefined, '--out', 'an empty or new folder, or an earlier run of these settings', `${JSON.stringify(out)}, which holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''} (nothing was overwritten)`);
   }
 }
 

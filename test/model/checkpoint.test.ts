@@ -45,9 +45,10 @@ test('single model.safetensors', (t) => {
   t.is(ckpt.dir, fs.realpathSync(dir));
   t.is(ckpt.tensors.length, 21);
   t.deepEqual(ckpt.ignored, []);
+  // The state_dict order of the native name table: embeddings, then q_proj first in each layer.
   t.deepEqual(ckpt.tensors[1], {
-    name: 'model.layers.0.input_layernorm.weight', dtype: 'F32', shape: [16],
-    file: path.join(fs.realpathSync(dir), 'model.safetensors'), offset: ckpt.tensors[1].offset, byteLength: 64,
+    name: 'model.layers.0.self_attn.q_proj.weight', dtype: 'F32', shape: [16, 16],
+    file: path.join(fs.realpathSync(dir), 'model.safetensors'), offset: ckpt.tensors[1].offset, byteLength: 1024,
   });
   checkData(t, dir);
 });
@@ -79,8 +80,8 @@ test('non-float dtype', (t) => {
 test('missing tensors: the first few by name and the count', (t) => {
   const { dir } = setup({ edit: (ts) => ts.filter((x) => !x.name.startsWith('model.layers.1.')) });
   throwsMessage(t, dir, 'model.safetensors: Expected every tensor of a 2-layer llama for weights but received 9 missing: ' +
-    'model.layers.1.input_layernorm.weight, model.layers.1.self_attn.q_proj.weight, model.layers.1.self_attn.k_proj.weight, ' +
-    'model.layers.1.self_attn.v_proj.weight, model.layers.1.self_attn.o_proj.weight (and 4 more)');
+    'model.layers.1.self_attn.q_proj.weight, model.layers.1.self_attn.k_proj.weight, model.layers.1.self_attn.v_proj.weight, ' +
+    'model.layers.1.self_attn.o_proj.weight, model.layers.1.mlp.gate_proj.weight (and 4 more)');
   const tied = setup({ edit: (ts) => ts.filter((x) => x.name !== 'lm_head.weight') });
   throwsMessage(t, tied.dir, 'model.safetensors: Expected every tensor of a 2-layer llama for weights but received 1 missing: lm_head.weight');
 });

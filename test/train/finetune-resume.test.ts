@@ -16,6 +16,10 @@ function setup(): { dir: string; model: string; data: string } {
   const model = path.join(dir, 'base');
   fs.cpSync(TINY, model, { recursive: true });
   fs.writeFileSync(path.join(model, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'LongropeByteTokenizer' }));
+  // A bf16 base: the final model is saved in bf16, while checkpoints hold fp32 master weights, so
+  // a resumed run (which loads a checkpoint) must still save what an uninterrupted one does.
+  const configFile = path.join(model, 'config.json');
+  fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), torch_dtype: 'bfloat16' }));
   const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again', 'light', 'water'];
   const text = Array.from({ length: 3000 }, (_, i) => words[(i * 7 + (i >> 3)) % words.length]).join(' ');
   const data = path.join(dir, 'corpus.txt');
@@ -28,14 +32,18 @@ const args = (s: { model: string; data: string }, out: string, extra: string[] =
   '--checkpoint-every', '5', '--global-batch', '2', '--micro-batch', '1', '--lr', '1e-3', '--schedule', 'linear',
   '--warmup', '3', '--json', ...extra];
 
-/** Starts the CLI with `argv`, SIGKILLs it once a checkpoint at `step` or later exists in `out`. */
+/**
+ * Starts the CLI with `argv`, SIGKILLs it once checkpoint `step` exists in `out`. The process is
+ * told to halt after that checkpoint (LONGROPE_TEST_HALT_AFTER_CHECKPOINT), so the kill lands
+ * there however fast the machine is, never after the run finished.
+ */
 async function killAfterCheckpoint(argv: string[], out: string, step: number): Promise<void> {
-  const child = spawn(process.execPath, argv, { stdio: 'ignore' });
+  const child = spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, LONGROPE_TEST_HALT_AFTER_CHECKPOINT: String(step) } });
   const latest = path.join(out, 'training', 'checkpoints', 'latest.json');
   const exited = new Promise((r) => child.on('exit', r));
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
-      if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step >= step) {
+      if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step === step) {
         clearInterval(poll);
         child.kill('SIGKILL');
         resolve();
@@ -58,12 +66,11 @@ test('kill -9 mid-run, resume: the loss curve continues as if uninterrupted', as
 
   const killed = path.join(s.dir, 'killed');
   await killAfterCheckpoint(args(s, killed), killed, 10);
-  const before = metrics(killed).length;
-  t.true(before < 40, `the run was killed before the end (it had ${before} steps)`);
+  t.is(metrics(killed).length, 10, 'killed right after checkpoint 10');
 
   const { stdout } = await run(process.execPath, args(s, killed, ['--resume']));
   const result = JSON.parse(stdout.trim().split('\n').pop()!);
-  t.true(result.resumedFrom >= 10 && result.resumedFrom < 40, `resumed from step ${result.resumedFrom}`);
+  t.is(result.resumedFrom, 10);
   const a = metrics(straight);
   const b = metrics(killed);
   t.deepEqual(b.map((m) => m.step), a.map((m) => m.step));
@@ -71,8 +78,14 @@ test('kill -9 mid-run, resume: the loss curve continues as if uninterrupted', as
     t.true(Math.abs(a[i].loss - b[i].loss) <= 1e-6 * Math.max(1, a[i].loss), `step ${a[i].step}: ${a[i].loss} vs ${b[i].loss}`);
     t.is(a[i].lr, b[i].lr);
   }
-  // The final models are the same bytes.
+  // The final models are the same bytes, both in the base model's bf16.
   t.deepEqual(fs.readFileSync(path.join(killed, 'model.safetensors')), fs.readFileSync(path.join(straight, 'model.safetensors')));
+  t.is(JSON.parse(fs.readFileSync(path.join(killed, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
+  // Resuming the finished run does nothing and says so: the model file is not rewritten.
+  const mtime = fs.statSync(path.join(killed, 'model.safetensors')).mtimeMs;
+  const again = await run(process.execPath, args(s, killed, ['--resume']).filter((a) => a !== '--json'));
+  t.regex(again.stdout, /already finished \(40 steps\); nothing to do/);
+  t.is(fs.statSync(path.join(killed, 'model.safetensors')).mtimeMs, mtime);
   fs.rmSync(s.dir, { recursive: true, force: true });
 });
 
@@ -97,12 +110,12 @@ test('user files are streamed: across epochs, through the shuffle buffer, a kill
   await run(process.execPath, argv(straight));
   const killed = path.join(s.dir, 'killed');
   await killAfterCheckpoint(argv(killed), killed, 10);
-  t.true(metrics(killed).length < 40, 'the run was killed before the end');
+  t.is(metrics(killed).length, 10, 'killed right after checkpoint 10');
   const other = await run(process.execPath, argv(killed, ['--resume']).map((a) => (a === '8' ? '16' : a))).catch((e) => e);
   t.regex(other.stderr, /different shuffleBuffer \(saved 8, requested 16\)/);
   const { stdout } = await run(process.execPath, argv(killed, ['--resume']));
   const result = JSON.parse(stdout.trim().split('\n').pop()!);
-  t.true(result.resumedFrom >= 10 && result.resumedFrom < 40, `resumed from step ${result.resumedFrom}`);
+  t.is(result.resumedFrom, 10);
 
   const a = metrics(straight);
   const b = metrics(killed);
@@ -138,5 +151,40 @@ test('a run is never overwritten: no --resume over a run, or a resume with other
   const gone = await run(process.execPath, [...args(s, path.join(s.dir, 'gone')), '--data', s.data, missing]).catch((e) => e);
   t.regex(gone.stderr, /Expected an existing file or folder for path but received ".*missing\.txt"/);
   t.false(fs.existsSync(path.join(s.dir, 'gone')));
+  fs.rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('--out never loses anything: not the input model, not a folder of other files; one process per run', async (t) => {
+  t.timeout(180_000);
+  const s = setup();
+  const weights = fs.readFileSync(path.join(s.model, 'model.safetensors'));
+  const five = (out: string, extra: string[] = []) => args(s, out, extra).map((a) => (a === '40' ? '5' : a));
+  for (const out of [s.model, path.join(s.model, 'sub')]) {
+    const r = await run(process.execPath, five(out)).catch((e) => e);
+    t.regex(r.stderr, /Expected a folder apart from --model \(.*\) for --out but received ".*", which (is|is inside) it/);
+  }
+  t.deepEqual(fs.readFileSync(path.join(s.model, 'model.safetensors')), weights);
+  t.false(fs.existsSync(path.join(s.model, 'sub')));
+  // A folder holding other files (say, another model) is refused; an empty one is fine.
+  const other = path.join(s.dir, 'other');
+  fs.cpSync(s.model, other, { recursive: true });
+  const r = await run(process.execPath, five(other)).catch((e) => e);
+  t.regex(r.stderr, /Expected an empty or new folder, or an earlier run of these settings for --out but received ".*other", which holds config\.json, expected\.json, model\.safetensors, \.\.\. \(nothing was overwritten\)/);
+  const proc = await run(process.execPath, five('/proc/self/longrope-run')).catch((e) => e);
+  t.regex(proc.stderr, /Expected a path on a regular file system for --out/);
+  // A run directory held by a live process is refused; a stale lock (dead process) is taken over.
+  const out = path.join(s.dir, 'run');
+  await killAfterCheckpoint(five(out, ['--checkpoint-every', '1']), out, 2);
+  const lock = path.join(out, 'training', 'lock.json');
+  t.true(fs.existsSync(lock), 'the killed run left its lock behind');
+  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname() }));
+  const busy = await run(process.execPath, five(out, ['--resume'])).catch((e) => e);
+  t.regex(busy.stderr, new RegExp(`is in use by process ${process.pid}`));
+  const dead = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => dead.on('exit', r));
+  fs.writeFileSync(lock, JSON.stringify({ pid: dead.pid, host: os.hostname() }));
+  const resumed = await run(process.execPath, five(out, ['--resume']));
+  t.is(JSON.parse(resumed.stdout.trim().split('\n').pop()!).resumedFrom, 2);
+  t.false(fs.existsSync(lock), 'released at the end');
   fs.rmSync(s.dir, { recursive: true, force: true });
 });

@@ -1,7 +1,7 @@
 /**
- * Seeded randomness for the data order and the synthetic sequences. Our own code (not
- * Math.random, not a library) because a saved data position must replay to the same
- * segments on any machine and any Node version, forever.
+ * Seeded randomness for the data order, the synthetic sequences and the factor search. Our own
+ * code (not Math.random, not a library) because a saved data position or search state must
+ * replay to the same draws on any machine and any Node version, forever.
  */
 
 /** A 32-bit hash of a few integers (murmur3's finaliser over a running mix): stateless draws by index. */
@@ -27,6 +27,11 @@ export class Prng {
 
   constructor(seed: number) {
     this.state = seed >>> 0;
+  }
+
+  /** The generator's whole state (a uint32): save it, and `new Prng(state)` continues exactly. */
+  get savedState(): number {
+    return this.state;
   }
 
   /** A uniform 32-bit unsigned integer. */

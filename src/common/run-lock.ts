@@ -7,8 +7,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
-import { readJsonFile } from '../common/files';
-import { isObject } from '../common/objects';
+import { readJsonFile } from './files';
+import { isObject } from './objects';
 
 const LOCK_FILE = 'lock.json';
 

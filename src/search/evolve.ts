@@ -1,0 +1,248 @@
+/**
+ * The evolutionary search (paper section 3.2, Algorithm 1): an initial population seeded from
+ * PI, NTK and YaRN, then each iteration keeps the top `parents`, adds `mutations` mutated and
+ * `crossovers` crossed children of them, and evaluates the children. Duplicates are never
+ * evaluated twice (a cache by the searched genes). The whole state (population, cache, history,
+ * the generator) is handed to `persist` after every evaluation, so a kill loses at most the
+ * evaluation in flight and a resume repeats none.
+ */
+import { Prng } from '../common/prng';
+import { methodToLongropeFactors } from '../rope/longrope-factors';
+import { ropeAttentionFactor } from '../rope/methods';
+import type { RopeSpec } from '../rope/types';
+import type { Fitness } from './fitness';
+import { crossover, mutate } from './operators';
+import { onGrid, type Individual, type SearchSpace } from './space';
+
+/** The loop's sizes (the paper's defaults: see {@link paperSettings}). */
+export interface EvolveSettings {
+  population: number;
+  mutations: number;
+  crossovers: number;
+  iterations: number;
+  parents: number;
+  /** Mutation / crossover probability p. */
+  probability: number;
+  seed: number;
+  /** Stop when the best improved by less than `minImprovement` over `patience` iterations (0: never). */
+  patience: number;
+  minImprovement: number;
+}
+
+/** P=64, N1=N2=16, T=40, top-32, p=0.3; sizes halved above 512k (the paper). */
+export function paperSettings(targetLength: number): EvolveSettings {
+  const half = targetLength > 512 * 1024;
+  return {
+    population: half ? 32 : 64, mutations: half ? 8 : 16, crossovers: half ? 8 : 16, iterations: 40, parents: half ? 16 : 32,
+    probability: 0.3, seed: 0, patience: 0, minImprovement: 0.001,
+  };
+}
+
+/** A candidate with its fitness. */
+export interface Evaluated {
+  ind: Individual;
+  fitness: number;
+}
+
+/** One line of the per-generation log. */
+export interface GenerationLog {
+  generation: number;
+  best: number;
+  mean: number;
+  /** Model evaluations run so far (cache hits excluded). */
+  evaluations: number;
+  /** The best individual's spec. */
+  bestSpec: RopeSpec;
+  seconds: number;
+}
+
+/** Everything a resume needs (JSON). */
+export interface SearchState {
+  version: 1;
+  generation: number;
+  /** The generator's state after the current generation's candidates were drawn. */
+  rng: number;
+  /** Candidates of the current generation, in evaluation order. */
+  pending: Individual[];
+  /** Fitness of pending[0 .. done.length). */
+  done: number[];
+  /** The parents this generation's children came from (empty for the initial population). */
+  parents: Evaluated[];
+  /** Fitness of every candidate ever evaluated, by key. */
+  cache: Record<string, number>;
+  evaluations: number;
+  history: GenerationLog[];
+  finished: boolean;
+  /** Wall time so far, and the part spent in fitness evaluations. */
+  seconds: number;
+  fitnessSeconds: number;
+}
+
+/** Per-evaluation event. */
+export interface EvaluationEvent {
+  generation: number;
+  /** Index in the generation and the generation's size. */
+  index: number;
+  size: number;
+  fitness: number;
+  /** True when the fitness came from the cache (no model call). */
+  cached: boolean;
+  best: number;
+  evaluations: number;
+}
+
+/** Options of {@link evolve}. */
+export interface EvolveOptions {
+  space: SearchSpace;
+  fitness: Fitness;
+  settings: EvolveSettings;
+  /** Extra starting points (e.g. a previous stage's factors), evaluated with the seeds. */
+  initial?: Individual[];
+  /** A saved state to continue from. */
+  state?: SearchState;
+  /** Called after every evaluation and generation with the state to save (atomically). */
+  persist?: (state: SearchState) => void;
+  onEvaluation?: (e: EvaluationEvent) => void;
+  onGeneration?: (g: GenerationLog) => void;
+  signal?: AbortSignal;
+}
+
+/** What {@link evolve} returns. */
+export interface EvolveResult {
+  best: Evaluated;
+  bestSpec: RopeSpec;
+  state: SearchState;
+}
+
+/** The PI, NTK and YaRN factor vectors at the target length, made valid for the space. */
+export function seedIndividuals(space: SearchSpace): Individual[] {
+  const { base, targetLength } = space.options;
+  // Factors are relative to the base frequencies and the original window, whatever scaling the
+  // model's own config carries (a fine-tuned model's secondary search starts from the same seeds).
+  const plain = { headDim: base.headDim, base: base.base, originalLength: base.originalLength, length: targetLength };
+  const s = Math.max(1, targetLength / base.originalLength);
+  const methods: RopeSpec[] = [
+    { ...plain, method: 'linear', factor: s },
+    { ...plain, method: 'ntk', factor: s },
+    { ...plain, method: 'yarn', factor: s },
+  ];
+  const seeds: Individual[] = [];
+  for (const m of methods) {
+    const lambda = Array.from(methodToLongropeFactors(m));
+    let prev = space.minFactor;
+    const factors = lambda.map((v) => (prev = Math.max(prev, Math.min(space.maxFactor, Math.max(space.minFactor, onGrid(v))))));
+    const attention = space.attentionRange ? Math.min(space.attentionRange[1], Math.max(space.attentionRange[0], ropeAttentionFactor(m))) : null;
+    seeds.push(space.complete({ nHat: 0, factors, attention }));
+  }
+  return seeds;
+}
+
+function abortError(): Error {
+  const e = new Error('The operation was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** The initial state: seeds (and `initial`), then mutations of them up to the population size. */
+export function initialState(space: SearchSpace, settings: EvolveSettings, initial: Individual[] = []): SearchState {
+  const rng = new Prng(settings.seed);
+  const seen = new Set<string>();
+  const pending: Individual[] = [];
+  for (const ind of [...initial.map((i) => space.complete(i)), ...seedIndividuals(space)]) {
+    const key = space.key(ind);
+    if (space.valid(ind) && !seen.has(key) && pending.length < settings.population) {
+      seen.add(key);
+      pending.push(ind);
+    }
+  }
+  if (pending.length === 0) throw new Error('No valid seed individual for this search space (check maxFactor against the target scale)');
+  for (let i = 0; pending.length < settings.population && i < settings.population * 10; i++) {
+    const child = mutate(space, pending[i % Math.min(pending.length, 3 + initial.length)], rng, settings.probability, seen);
+    if (!child) continue;
+    seen.add(space.key(child));
+    pending.push(child);
+  }
+  return {
+    version: 1, generation: 0, rng: rng.savedState, pending, done: [], parents: [], cache: {}, evaluations: 0, history: [],
+    finished: false, seconds: 0, fitnessSeconds: 0,
+  };
+}
+
+/** Runs (or continues) the search; see the module comment. */
+export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
+  const { space, fitness, settings } = o;
+  const state: SearchState = o.state ?? initialState(space, settings, o.initial);
+  const started = Date.now() - state.seconds * 1000;
+  const save = () => {
+    state.seconds = (Date.now() - started) / 1000;
+    o.persist?.(state);
+  };
+  const bestSoFar = () => Math.min(Infinity, ...Object.values(state.cache));
+
+  while (!state.finished) {
+    // Evaluate what is left of this generation.
+    for (let i = state.done.length; i < state.pending.length; i++) {
+      if (o.signal?.aborted) throw abortError();
+      const ind = state.pending[i];
+      const key = space.key(ind);
+      let value = state.cache[key];
+      const cached = value !== undefined;
+      if (!cached) {
+        const t0 = Date.now();
+        value = await fitness.evaluate(space.spec(ind), o.signal);
+        state.fitnessSeconds += (Date.now() - t0) / 1000;
+        if (!Number.isFinite(value)) value = Number.MAX_VALUE;  // a spec whose ppl overflows is simply the worst
+        state.cache[key] = value;
+        state.evaluations++;
+      }
+      state.done.push(value);
+      save();
+      o.onEvaluation?.({ generation: state.generation, index: i, size: state.pending.length, fitness: value, cached, best: bestSoFar(), evaluations: state.evaluations });
+    }
+    // Rank parents + this generation's candidates; the best `parents` go on.
+    const pool = new Map<string, Evaluated>();
+    for (const e of [...state.parents, ...state.pending.map((ind, i) => ({ ind, fitness: state.done[i] }))]) pool.set(space.key(e.ind), e);
+    const ranked = [...pool.values()].sort((a, b) => a.fitness - b.fitness);
+    const mean = ranked.reduce((s, e) => s + e.fitness, 0) / ranked.length;
+    const log: GenerationLog = {
+      generation: state.generation, best: ranked[0].fitness, mean, evaluations: state.evaluations,
+      bestSpec: space.spec(ranked[0].ind), seconds: (Date.now() - started) / 1000,
+    };
+    state.history.push(log);
+    o.onGeneration?.(log);
+    const stalled = settings.patience > 0 && state.history.length > settings.patience &&
+      state.history[state.history.length - 1 - settings.patience].best - log.best < settings.minImprovement;
+    if (state.generation >= settings.iterations || stalled) {
+      state.finished = true;
+      state.parents = ranked.slice(0, settings.parents);
+      state.pending = [];
+      state.done = [];
+      save();
+      break;
+    }
+    // The next generation's children, drawn now and saved before any is evaluated.
+    const parents = ranked.slice(0, settings.parents);
+    const rng = new Prng(state.rng);
+    const seen = new Set<string>([...Object.keys(state.cache)]);
+    const children: Individual[] = [];
+    const add = (c: Individual | null) => {
+      if (!c) return;
+      seen.add(space.key(c));
+      children.push(c);
+    };
+    for (let i = 0; i < settings.mutations; i++) add(mutate(space, rng.pick(parents).ind, rng, settings.probability, seen));
+    for (let i = 0; i < settings.crossovers; i++) {
+      const a = rng.pick(parents);
+      const b = parents.length > 1 ? rng.pick(parents.filter((p) => p !== a)) : a;
+      add(crossover(space, a.ind, b.ind, rng, settings.probability, seen));
+    }
+    state.generation++;
+    state.rng = rng.savedState;
+    state.parents = parents;
+    state.pending = children;
+    state.done = [];
+    save();
+  }
+  const best = state.parents[0];
+  return { best, bestSpec: space.spec(best.ind), state };
+}

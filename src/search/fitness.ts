@@ -1,0 +1,55 @@
+/**
+ * The search's fitness: a number to minimise for a RopeSpec, computed on one loaded model with
+ * inputs tokenized once. The paper's perplexity (truncate mode: one window of BOS + the first
+ * N-1 tokens of each sample) is the default; LongRoPE2's needle-driven perplexity is the option.
+ */
+import { evaluateNeedle, type NeedleRow } from '../eval/needle';
+import { evaluatePerplexity, sampleDocuments } from '../eval/perplexity';
+import type { ScoringModel } from '../eval/scoring-model';
+import type { RopeSpec } from '../rope/types';
+
+/** Which fitness the search minimises. */
+export type FitnessKind = 'ppl' | 'needle';
+
+/** A fitness bound to its model and inputs. */
+export interface Fitness {
+  kind: FitnessKind;
+  /** Model calls per evaluation. */
+  callsPerEvaluation: number;
+  evaluate(spec: RopeSpec, signal?: AbortSignal): Promise<number>;
+}
+
+/**
+ * The paper's fitness: perplexity at `length` of `samples` documents (drawn with `seed` from
+ * those long enough: at least length - 1 tokens beyond BOS), one truncated window each.
+ * @throws RangeError naming the longest document when fewer than `samples` are long enough.
+ */
+export function perplexityFitness(model: ScoringModel, documents: Int32Array[], opts: { length: number; samples: number; seed: number }): Fitness {
+  const need = model.config.bosTokenId === null ? opts.length : opts.length - 1;
+  const long = documents.filter((d) => d.length >= need);
+  if (long.length < opts.samples) {
+    const longest = documents.reduce((m, d) => Math.max(m, d.length), 0);
+    throw new RangeError(`Expected ${opts.samples} documents of at least ${need} tokens for the target length ${opts.length} ` +
+      `but received ${long.length} (the longest has ${longest} tokens)`);
+  }
+  const picked = sampleDocuments(long.length, opts.samples, opts.seed).map((i) => long[i].subarray(0, need));
+  return {
+    kind: 'ppl',
+    callsPerEvaluation: picked.length,
+    async evaluate(spec, signal) {
+      const [r] = await evaluatePerplexity(model, picked, { lengths: [opts.length], truncate: true, rope: spec, signal });
+      return r.ppl;
+    },
+  };
+}
+
+/** LongRoPE2's needle-driven fitness over prepared rows (see src/eval/needle.ts). */
+export function needleFitness(model: ScoringModel, rows: NeedleRow[]): Fitness {
+  return {
+    kind: 'needle',
+    callsPerEvaluation: rows.length,
+    async evaluate(spec, signal) {
+      return (await evaluateNeedle(model, rows, { rope: spec, signal })).ppl;
+    },
+  };
+}

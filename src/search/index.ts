@@ -1,0 +1,14 @@
+/**
+ * LongRoPE's factor search: the evolutionary search of the paper on one loaded model (its
+ * fitness through src/eval), with LongRoPE2's options (needle fitness, critical dimension,
+ * attention factor as a gene), persisted after every evaluation and resumable.
+ */
+export { N_HAT_CHOICES, GRID, SearchSpace, theoreticalCriticalDim, onGrid } from './space';
+export type { Individual, SpaceOptions } from './space';
+export { mutate, crossover } from './operators';
+export { evolve, initialState, paperSettings, seedIndividuals } from './evolve';
+export type { EvaluationEvent, Evaluated, EvolveOptions, EvolveResult, EvolveSettings, GenerationLog, SearchState } from './evolve';
+export { perplexityFitness, needleFitness } from './fitness';
+export type { Fitness, FitnessKind } from './fitness';
+export { runSearch } from './run';
+export type { SearchResult, SearchRunOptions } from './run';
