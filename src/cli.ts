@@ -12,6 +12,7 @@ import { registerPasskeyCommand } from './cli/passkey-command';
 import { registerPplCommand } from './cli/ppl-command';
 import { registerReportCommand } from './cli/report-command';
 import { registerExportCommand } from './cli/export-command';
+import { registerExtendCommand } from './cli/extend-command';
 import { registerRopeCommand } from './cli/rope-command';
 import { registerSearchCommand } from './cli/search-command';
 import { runtimeInfo } from './model/runtime';
@@ -28,6 +29,7 @@ function buildProgram(): Command {
   registerBenchTasksCommand(program);
   registerSearchCommand(program);
   registerExportCommand(program);
+  registerExtendCommand(program);
   registerReportCommand(program);
   program
     .command('info')

@@ -38,7 +38,7 @@ interface FinetuneFlags {
 }
 
 /** What {@link dataSource} needs besides the saved position. */
-interface DataChoice {
+export interface DataChoice {
   paths?: string[];
   textField: string;
   tokenizer: Tokenizer;
@@ -52,7 +52,7 @@ interface DataChoice {
  * position. User files are streamed (re-read each epoch; a resume replays the epoch up to the
  * position) and probed first, so too little text fails before training starts.
  */
-async function dataSource(c: DataChoice, position: unknown): Promise<SegmentSource> {
+export async function dataSource(c: DataChoice, position: unknown): Promise<SegmentSource> {
   const start = position === undefined ? { length: c.length, seed: c.seed } : { length: c.length, position: checkPosition(position) };
   if (c.paths === undefined) return SegmentStream.fromDocuments(await trainDocuments(), c.tokenizer, start);
   const paths = c.paths;
