@@ -34,6 +34,7 @@ interface FinetuneFlags {
   seed: string;
   shuffleBuffer: string;
   device?: string;
+  mixedShort?: string;
   json?: boolean;
 }
 
@@ -93,6 +94,7 @@ export function registerFinetuneCommand(program: Command): void {
     .option('--seed <n>', 'data order seed', '0')
     .option('--shuffle-buffer <n>', 'segments held in memory to shuffle the streamed --data files (1 keeps file order)', '1024')
     .option('--device <d>', 'cpu or cuda[:N] (CUDA: fp32 weights, bf16 autocast)', 'cpu')
+    .option('--mixed-short <every>', 'mixed context window training (LongRoPE2): every n-th step trains on segments cut to the original window (short factors there)')
     .option('--json', 'print the result as JSON')
     .action(async (f: FinetuneFlags) => {
       const config = readModelConfig(f.model);
@@ -119,6 +121,7 @@ export function registerFinetuneCommand(program: Command): void {
         microBatch: parsePositiveInt(f.microBatch, '--micro-batch'),
         checkpointEvery: parsePositiveInt(f.checkpointEvery, '--checkpoint-every'),
         checkpointing: f.checkpointing ?? false,
+        mixedShort: f.mixedShort === undefined ? undefined : { length: config.rope.originalLength, every: parsePositiveInt(f.mixedShort, '--mixed-short') },
         resume: f.resume ?? false,
         device: f.device,
         // The shuffle buffer shapes the streamed order, so a resume must use the same one.

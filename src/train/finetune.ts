@@ -61,6 +61,13 @@ export interface FinetuneOptions extends JobOptions {
   clip?: number;
   checkpointing?: boolean;
   checkpointEvery: number;
+  /**
+   * Mixed context window training (LongRoPE2): every `every`-th step trains on the first `length`
+   * tokens of its segments, a length within the original window, so a longrope spec applies its
+   * short factors there (the RoPE tables follow the sequence length) and its long factors on the
+   * other steps. The data order is unchanged (the same segments, cut).
+   */
+  mixedShort?: { length: number; every: number };
   keepCheckpoints?: number;
   optimizer?: OptimizerOptions;
   /** 'cpu' (default) or 'cuda[:N]'. On CUDA the weights are held in fp32 and steps run under bf16 autocast. */
@@ -93,7 +100,7 @@ function runSignature(o: FinetuneOptions, baseConfig: string): Record<string, un
     baseConfigSha256: crypto.createHash('sha256').update(baseConfig).digest('hex'),
     length: o.length, rope: o.rope, steps: o.steps, schedule: o.schedule, globalBatch: o.globalBatch,
     microBatch: o.microBatch, clip: o.clip ?? 1, checkpointing: o.checkpointing ?? false,
-    optimizer: o.optimizer ?? {}, ...(o.runInfo ?? {}),
+    optimizer: o.optimizer ?? {}, ...(o.mixedShort ? { mixedShort: o.mixedShort } : {}), ...(o.runInfo ?? {}),
   };
 }
 
@@ -152,6 +159,10 @@ function truncateMetrics(file: string, step: number): void {
 /** Runs (or resumes) a training run; see the module comment. */
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   validateSchedule(o.schedule);
+  if (o.mixedShort && !(Number.isInteger(o.mixedShort.length) && o.mixedShort.length >= 2 && o.mixedShort.length < o.length &&
+    Number.isInteger(o.mixedShort.every) && o.mixedShort.every >= 1)) {
+    throw new TypeError(`Expected {length: 2..${o.length - 1}, every: a positive integer} for mixedShort but received ${JSON.stringify(o.mixedShort)}`);
+  }
   if (!Number.isInteger(o.globalBatch) || !Number.isInteger(o.microBatch) || o.microBatch < 1 || o.globalBatch % o.microBatch !== 0) {
     throw new TypeError(`Expected a global batch that is a multiple of the micro-batch for globalBatch but received ${o.globalBatch} (micro-batch ${o.microBatch})`);
   }
@@ -220,6 +231,9 @@ async function trainSteps(
         // Strictly one after another: the order (and the saved position) is the source's order.
         for (let b = 0; b < o.microBatch; b++) batch.push(await data.next());
         micro.push(batch);
+      }
+      if (o.mixedShort && (state.step + 1) % o.mixedShort.every === 0) {
+        for (const batch of micro) batch.forEach((seg, i) => { batch[i] = seg.subarray(0, o.mixedShort!.length); });
       }
       const lr = learningRate(o.schedule, state.step);
       const t0 = Date.now();
