@@ -5,17 +5,16 @@
  */
 import { execFile } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
 
 import test from 'ava';
 
 import { readSafetensorsHeader } from '../../src/model/safetensors';
+import { TINY, tinyModelCopy } from '../helpers/tiny-model';
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
-const TINY = path.join(__dirname, '..', 'fixtures', 'model', 'tiny-llama');
 
 interface Ran { stdout: string; stderr: string; code: number }
 
@@ -32,10 +31,7 @@ async function longrope(...args: string[]): Promise<Ran> {
 
 /** A copy of tiny-llama with the byte tokenizer, and a 3,000-byte document. */
 function setup(): { dir: string; model: string; doc: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-bad-'));
-  const model = path.join(dir, 'model');
-  fs.cpSync(TINY, model, { recursive: true });
-  fs.writeFileSync(path.join(model, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'LongropeByteTokenizer' }));
+  const { dir, model } = tinyModelCopy('longrope-bad-');
   const doc = path.join(dir, 'doc.txt');
   fs.writeFileSync(doc, 'the sky is blue and the grass is green. '.repeat(75));
   return { dir, model, doc };

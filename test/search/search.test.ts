@@ -6,13 +6,13 @@
  */
 import { execFile, spawn } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
 
 import test from 'ava';
 
 import { Prng } from '../../src/common/prng';
+import { tinyModelCopy } from '../helpers/tiny-model';
 import { methodToLongropeFactors } from '../../src/rope';
 import type { RopeSpec } from '../../src/rope/types';
 import {
@@ -158,13 +158,9 @@ test('initial population: seeds first, then distinct mutations up to P', (t) => 
 
 const run = promisify(execFile);
 const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
-const TINY = path.join(__dirname, '..', 'fixtures', 'model', 'tiny-llama');
 
 function setup(): { dir: string; model: string; data: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-search-'));
-  const model = path.join(dir, 'model');
-  fs.cpSync(TINY, model, { recursive: true });
-  fs.writeFileSync(path.join(model, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'LongropeByteTokenizer' }));
+  const { dir, model } = tinyModelCopy('longrope-search-');
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again'];
