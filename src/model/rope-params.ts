@@ -6,7 +6,7 @@
  */
 import { describeValue, inputError } from '../common/errors';
 import { computeRopeTables } from '../rope/methods';
-import { isRopeTables, type RopeChoice, type RopeSpec, type RopeTables } from '../rope/types';
+import { isRopeTables, type RopeChoice, type RopeTables } from '../rope/types';
 import type { NativeRopeParams } from '../native';
 
 /**
@@ -34,13 +34,17 @@ export function nativeRopeParams(tables: RopeTables, frequencies?: number, field
   return { invFreq, baseInvFreq, attentionFactor, nHat };
 }
 
+/** Specs (with their lengths) whose tables a resolver keeps. */
+const CACHE_ENTRIES = 64;
+
 /**
- * Resolves RoPE choices for one model (rotary dims `headDim`), caching per spec object and
- * sequence length: an evaluation that runs hundreds of windows with one spec validates it and
- * computes its tables once per length, not once per window.
+ * Resolves RoPE choices for one model (rotary dims `headDim`), caching by the spec's content and
+ * the sequence length: an evaluation that runs hundreds of windows with one spec validates it and
+ * computes its tables once per length, not once per window. Keyed by content, not by object, so a
+ * spec edited in place between calls is never served stale tables.
  */
 export class RopeResolver {
-  private readonly cache = new WeakMap<RopeSpec, Map<number, NativeRopeParams>>();
+  private readonly cache = new Map<string, NativeRopeParams>();
 
   constructor(private readonly headDim: number) {}
 
@@ -56,13 +60,15 @@ export class RopeResolver {
   /** The native parameters of `rope` for `seqLen`, checked against the model's rotary dims. */
   params(rope: RopeChoice, seqLen: number): NativeRopeParams {
     if (isRopeTables(rope)) return nativeRopeParams(rope, this.headDim / 2);
-    let perLength = this.cache.get(rope);
-    if (!perLength) this.cache.set(rope, (perLength = new Map()));
-    let params = perLength.get(seqLen);
-    if (!params) {
+    const key = `${seqLen}:${JSON.stringify(rope)}`;
+    let params = this.cache.get(key);
+    if (params) {
+      this.cache.delete(key);  // most recently used goes last
+    } else {
       params = nativeRopeParams(this.tables(rope, seqLen), this.headDim / 2);
-      perLength.set(seqLen, params);
+      if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
     }
+    this.cache.set(key, params);
     return params;
   }
 }

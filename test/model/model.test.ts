@@ -106,3 +106,21 @@ test('bad input: token ids, lengths, RoPE head dim, disposed models', async (t) 
   await t.throwsAsync(model.nll([1, 2, 3]), { message: 'This model has been disposed' });
   await t.throwsAsync(Model.load('/nonexistent/model'), { message: '/nonexistent/model: no such directory' });
 });
+
+test('RoPE tables are cached by content: a spec edited in place is never served stale tables', async (t) => {
+  const model = await Model.load(TINY);
+  try {
+    const ids = Array.from({ length: 40 }, (_, i) => 3 + ((i * 31) % 290));
+    const spec = { ...model.config.rope, method: 'linear' as const, length: 256, factor: 2 };
+    const a = await model.nll(ids, { rope: spec });
+    const again = await model.nll(ids, { rope: spec });
+    t.deepEqual(Array.from(again), Array.from(a));
+    spec.factor = 4;
+    const b = await model.nll(ids, { rope: spec });
+    const fresh = await model.nll(ids, { rope: { ...spec } });
+    t.deepEqual(Array.from(b), Array.from(fresh));
+    t.notDeepEqual(Array.from(b), Array.from(a));
+  } finally {
+    model.dispose();
+  }
+});
