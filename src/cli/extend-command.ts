@@ -13,9 +13,10 @@ import { readModelConfig } from '../model/config';
 import { extend } from '../search/extend';
 import { RECIPES } from '../train/schedule';
 import { dataSource } from './finetune-command';
-import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from './rope-arg';
+import { parsePositiveInt, parsePositiveNumber } from './rope-arg';
+import { parseSearchSizes, withSearchSizeOptions, type SearchSizeFlags } from './search-options';
 
-interface ExtendFlags {
+interface ExtendFlags extends SearchSizeFlags {
   model: string;
   data: string[];
   textField: string;
@@ -24,13 +25,6 @@ interface ExtendFlags {
   out: string;
   steps: string;
   resume?: boolean;
-  population: string;
-  mutations: string;
-  crossovers: string;
-  iterations: string;
-  parents: string;
-  samples: string;
-  seed: string;
   lr?: string;
   globalBatch: string;
   microBatch: string;
@@ -41,8 +35,7 @@ interface ExtendFlags {
 
 /** Registers `extend` on the CLI program. */
 export function registerExtendCommand(program: Command): void {
-  program
-    .command('extend')
+  withSearchSizeOptions(program.command('extend'))
     .description('progressive extension: search at the fine-tuning length, fine-tune, search for the target length, (recover short context), export')
     .requiredOption('--model <dir>', 'Hugging Face model directory (the base model)')
     .requiredOption('--data <paths...>', 'text/JSONL/Parquet files or folders: fitness samples and fine-tuning data')
@@ -52,13 +45,6 @@ export function registerExtendCommand(program: Command): void {
     .requiredOption('--out <dir>', 'job directory (one folder per stage; the model in OUT/model)')
     .requiredOption('--steps <k>', 'fine-tuning steps')
     .option('--resume', 'continue the job in --out')
-    .option('--population <n>', 'search population', '64')
-    .option('--mutations <n>', 'mutations per iteration', '16')
-    .option('--crossovers <n>', 'crossovers per iteration', '16')
-    .option('--iterations <n>', 'search iterations', '40')
-    .option('--parents <n>', 'parents kept', '32')
-    .option('--samples <n>', 'fitness documents', '5')
-    .option('--seed <s>', 'seed of searches, samples and data order', '0')
     .option('--lr <x>', 'peak learning rate (default the LLaMA recipe: 2e-5 linear)')
     .option('--global-batch <n>', 'segments per optimizer step', '32')
     .option('--micro-batch <n>', 'segments per forward/backward', '1')
@@ -73,7 +59,7 @@ export function registerExtendCommand(program: Command): void {
       if (finetuneLength <= L) throw new Error(`Expected a --finetune-length above the original window ${L} but received ${finetuneLength}`);
       if (targetLength <= finetuneLength) throw new Error(`Expected a --target-length above --finetune-length ${finetuneLength} but received ${targetLength}`);
       const steps = parsePositiveInt(f.steps, '--steps');
-      const seed = parseNonNegativeInt(f.seed, '--seed');
+      const { settings, samples, seed } = parseSearchSizes(f);
       const recoveryMaxFactor = f.recoveryMaxFactor === undefined ? undefined : parsePositiveNumber(f.recoveryMaxFactor, '--recovery-max-factor');
       checkOutputPath(f.out, '--out', 'dir');
       listDataFiles(f.data);
@@ -83,12 +69,7 @@ export function registerExtendCommand(program: Command): void {
       const recipe = RECIPES.llama.schedule;
       const result = await extend({
         modelDir: f.model, out: f.out, finetuneLength, targetLength, documents, seed, resume: Boolean(f.resume),
-        samples: parsePositiveInt(f.samples, '--samples'),
-        settings: {
-          population: parsePositiveInt(f.population, '--population'), mutations: parseNonNegativeInt(f.mutations, '--mutations'),
-          crossovers: parseNonNegativeInt(f.crossovers, '--crossovers'), iterations: parsePositiveInt(f.iterations, '--iterations'),
-          parents: parsePositiveInt(f.parents, '--parents'),
-        },
+        samples, settings,
         recoveryMaxFactor,
         finetune: {
           steps,

@@ -13,22 +13,15 @@ import { checkSearchConstraints } from '../rope/factor-checks';
 import { needleFitness, perplexityFitness, runSearch, theoreticalCriticalDim, type FitnessKind } from '../search';
 import { progressBar } from '../train/progress';
 import { registerEvalCommand, type EvalFlags } from './eval-command';
-import { parseChoice, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseRopeArg } from './rope-arg';
+import { parseChoice, parsePositiveInt, parsePositiveNumber, parseRopeArg } from './rope-arg';
+import { parseSearchSizes, withSearchSizeOptions, type SearchSizeFlags } from './search-options';
 
-interface SearchFlags extends EvalFlags {
+interface SearchFlags extends EvalFlags, SearchSizeFlags {
   data: string[];
   textField: string;
   targetLength: string;
   out: string;
   resume?: boolean;
-  population?: string;
-  mutations?: string;
-  crossovers?: string;
-  iterations?: string;
-  parents?: string;
-  probability?: string;
-  samples: string;
-  seed: string;
   fitness: string;
   needleDepths: string;
   maxFactor?: string;
@@ -36,10 +29,7 @@ interface SearchFlags extends EvalFlags {
   nHat: boolean;
   searchAttention?: boolean;
   short?: string;
-  patience?: string;
 }
-
-const opt = (v: string | undefined, flag: string, parse: (v: string, f: string) => number) => (v === undefined ? undefined : parse(v, flag));
 
 /**
  * For the kill-and-resume test: with LONGROPE_TEST_HALT_AFTER_EVALUATION=N the process stops
@@ -57,28 +47,19 @@ export function registerSearchCommand(program: Command): void {
     kind: 'search',
     ropeFlags: false,
     description: 'evolutionary search of LongRoPE factors at a target length (the paper\'s algorithm and settings by default)',
-    options: (c) => c
+    options: (c) => withSearchSizeOptions(c)
       .requiredOption('--data <files...>', 'documents for the fitness (text, JSONL, Parquet, folders); samples are drawn from those long enough')
       .option('--text-field <key>', 'JSONL key / Parquet column of the text', 'text')
       .requiredOption('--target-length <n>', 'the extended length N (4k = 4096); for --short, the original window')
       .requiredOption('--out <dir>', 'run directory (state after every evaluation; resumable)')
       .option('--resume', 'continue the search in --out')
-      .option('--population <n>', 'initial population P (default 64; 32 above 512k)')
-      .option('--mutations <n>', 'mutated children per iteration N1 (default 16; 8 above 512k)')
-      .option('--crossovers <n>', 'crossed children per iteration N2 (default 16; 8 above 512k)')
-      .option('--iterations <n>', 'iterations T (default 40)')
-      .option('--parents <n>', 'top-k kept as parents (default 32; 16 above 512k)')
-      .option('--probability <p>', 'mutation / crossover probability (default 0.3)')
-      .option('--samples <n>', 'fitness documents (perplexity) or needle documents', '5')
-      .option('--seed <s>', 'seed of the search and the sample draw', '0')
       .option('--fitness <kind>', 'ppl (the paper) or needle (LongRoPE2: NLL of a planted number\'s answer)', 'ppl')
       .option('--needle-depths <n>', 'needle depths per document (--fitness needle)', '5')
       .option('--max-factor <x>', 'upper bound of every factor (default 1 + s, the reference code\'s bound)')
       .option('--critical-dim <cd>', 'search only pairs >= cd (LongRoPE2); "theory" = ceil((d/2) log_base(L/2pi)) - 1')
       .option('--no-n-hat', 'keep nHat at 0 (do not search start tokens)')
       .option('--search-attention', 'search the attention factor too (in [1, 1.5])')
-      .option('--short <spec>', 'short-context recovery: search short factors at the original window for this long spec (JSON)')
-      .option('--patience <n>', 'stop early when the best improves < 0.001 over n iterations (0: never)'),
+      .option('--short <spec>', 'short-context recovery: search short factors at the original window for this long spec (JSON)'),
     parse(f: SearchFlags, { config }) {
       const targetLength = parsePositiveInt(f.targetLength, '--target-length');
       const fitness = parseChoice(f.fitness, '--fitness', ['ppl', 'needle'] as const) as FitnessKind;
@@ -100,19 +81,12 @@ export function registerSearchCommand(program: Command): void {
           throw new Error(`Expected a --critical-dim below d/2 = ${config.rope.headDim / 2} but received ${criticalDim}`);
         }
       }
-      const probability = opt(f.probability, '--probability', parsePositiveNumber);
-      if (probability !== undefined && probability > 1) throw new Error(`Expected a number in (0, 1] for --probability but received ${probability}`);
       return {
         data: f.data, textField: f.textField, targetLength, fitness, out: f.out, resume: Boolean(f.resume), longSpec,
-        samples: parsePositiveInt(f.samples, '--samples'), seed: parseNonNegativeInt(f.seed, '--seed'),
+        ...parseSearchSizes(f),
         needleDepths: parsePositiveInt(f.needleDepths, '--needle-depths'),
-        maxFactor: opt(f.maxFactor, '--max-factor', parsePositiveNumber), criticalDim,
+        maxFactor: f.maxFactor === undefined ? undefined : parsePositiveNumber(f.maxFactor, '--max-factor'), criticalDim,
         searchNHat: f.nHat !== false, searchAttention: Boolean(f.searchAttention),
-        settings: Object.fromEntries(Object.entries({
-          population: opt(f.population, '--population', parsePositiveInt), mutations: opt(f.mutations, '--mutations', parseNonNegativeInt),
-          crossovers: opt(f.crossovers, '--crossovers', parseNonNegativeInt), iterations: opt(f.iterations, '--iterations', parsePositiveInt),
-          parents: opt(f.parents, '--parents', parsePositiveInt), probability, patience: opt(f.patience, '--patience', parseNonNegativeInt),
-        }).filter(([, v]) => v !== undefined)),
         docs: [] as Int32Array[],
       };
     },
@@ -138,7 +112,7 @@ export function registerSearchCommand(program: Command): void {
       } else {
         fitness = perplexityFitness(model, plan.docs, { length: plan.targetLength, samples: plan.samples, seed: plan.seed });
       }
-      const settings = { seed: plan.seed, ...plan.settings };
+      const settings = plan.settings;
       const sizes = { population: 64, mutations: 16, crossovers: 16, iterations: 40, ...settings };
       const total = sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers);
       const bar = progressBar('search', total, { best: '-', gen: 0 });
