@@ -20,3 +20,4 @@ export * as evaluation from './eval';
 export * as report from './report';
 export type { JobOptions, ProgressCallback } from './job';
 export { runtimeInfo } from './model/runtime';
+export * as dist from './dist';

@@ -197,6 +197,30 @@ export interface NativeAttentionOptions {
   device?: string;
 }
 
+/** Options of the native `createProcessGroup` (native/dist/process_group_wrap.h). */
+export interface NativeProcessGroupOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr?: string;
+  masterPort?: number;
+  backend?: 'gloo' | 'nccl';
+  /** NCCL: this rank's GPU. */
+  deviceIndex?: number;
+  /** Rendezvous and every collective fail after this long (a dead or stuck peer). */
+  timeoutMs?: number;
+}
+
+/** A c10d process group in native memory. Collectives must run in the same order on every rank. */
+export interface NativeProcessGroup {
+  info(): { rank: number; worldSize: number; backend: 'gloo' | 'nccl' };
+  allReduce(data: Float32Array, op?: 'sum' | 'max' | 'min'): Promise<Float32Array>;
+  /** Every rank's array (all the same length), rank-major. */
+  allGather(data: Float32Array): Promise<Float32Array>;
+  broadcast(data: Float32Array, root: number): Promise<Float32Array>;
+  barrier(): Promise<void>;
+  dispose(): void;
+}
+
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
@@ -209,6 +233,12 @@ export interface NativeBinding {
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
+  /** Backends this build has (Gloo needs libgloo-dev at build time, NCCL a CUDA build). */
+  distInfo(): { gloo: boolean; nccl: boolean };
+  createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
+  /** Ring attention over this rank's zigzag chunks q [B, 2c, H, D], k = v [B, 2c, KV, D]. */
+  ringAttention(group: NativeProcessGroup, options: { q: HostTensor; k: HostTensor; v: HostTensor; tile?: number; gradOut?: Float32Array }):
+    Promise<{ out: Float32Array; dq?: Float32Array; dk?: Float32Array; dv?: Float32Array }>;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;
     tensors: NativeTensorLocation[];
