@@ -23,6 +23,7 @@
         "native/dist/communicator_c10d.cc",
         "native/dist/process_group_wrap.cc",
         "native/dist/dist_wrap.cc",
+        "native/dist/sequence_parallel.cc",
         "native/model/weights.cc",
         "native/model/llama.cc",
         "native/model/fused_ops.cc",

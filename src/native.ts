@@ -221,6 +221,16 @@ export interface NativeProcessGroup {
   dispose(): void;
 }
 
+/**
+ * Something that runs a native call with a process group in its queue: src/dist's ProcessGroup.
+ * Model takes this shape rather than the class, so Model never imports Dist.
+ */
+export interface NativeGroupRunner {
+  readonly rank: number;
+  readonly worldSize: number;
+  run<T>(call: (group: NativeProcessGroup) => Promise<T>): Promise<T>;
+}
+
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
@@ -239,6 +249,9 @@ export interface NativeBinding {
   /** Ring attention over this rank's zigzag chunks q [B, 2c, H, D], k = v [B, 2c, KV, D]. */
   ringAttention(group: NativeProcessGroup, options: { q: HostTensor; k: HostTensor; v: HostTensor; tile?: number; gradOut?: Float32Array }):
     Promise<{ out: Float32Array; dq?: Float32Array; dk?: Float32Array; dv?: Float32Array }>;
+  /** The whole sequence's per-token NLL on every rank, computed sequence-parallel over `group`. */
+  sequenceParallelNll(model: NativeModel, group: NativeProcessGroup, tokens: Int32Array,
+    options: NativeForwardOptions & { scoreFrom?: number }): Promise<Float32Array>;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;
     tensors: NativeTensorLocation[];

@@ -4,6 +4,11 @@
 
 #include "attention/ring_attention.h"
 #include "common.h"
+#include "dist/sequence_parallel.h"
+#include "job_wrap.h"
+#include "model/model_args.h"
+#include "model/model_wrap.h"
+#include "rope/rope_wrap.h"
 #include "dist/process_group_wrap.h"
 
 namespace longrope {
@@ -53,11 +58,31 @@ Napi::Value RingAttention(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value SequenceParallelNllBinding(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const std::string where = "sequenceParallelNll options";
+    std::shared_ptr<const LlamaModel> model = ModelWrap::FromObject(info[0], "sequenceParallelNll model");
+    std::shared_ptr<Communicator> comm = ProcessGroupWrap::FromObject(info[1], "sequenceParallelNll group");
+    at::Tensor tokens = ParseTokens(info[2], "tokens", model->config().vocab);
+    Napi::Object opts = RequireObject(info[3], where);
+    RopeParams rope = ParseRopeParams(RequireObject(opts.Get("rope"), where + ".rope"), where + ".rope");
+    const int64_t offset = GetInteger(opts, "positionOffset", where, 0);
+    const int64_t score_from = GetInteger(opts, "scoreFrom", where, 1);
+    ForwardOptions fwd = ParseForwardOptions(opts, where);
+    Control control = ParseControl(opts, where);
+    return RunAsync<at::Tensor>(
+        info.Env(),
+        [=]() { return SequenceParallelNll(*model, *comm, tokens, offset, score_from, rope, fwd, &control.job); },
+        [control](Napi::Env env, at::Tensor& nll) -> Napi::Value { return Float32ArrayFromTensor(env, nll); });
+  });
+}
+
 }  // namespace
 
 void InitDist(Napi::Env env, Napi::Object exports) {
   ProcessGroupWrap::Init(env, exports);
   exports.Set("ringAttention", Napi::Function::New(env, RingAttention, "ringAttention"));
+  exports.Set("sequenceParallelNll", Napi::Function::New(env, SequenceParallelNllBinding, "sequenceParallelNll"));
 }
 
 }  // namespace longrope
