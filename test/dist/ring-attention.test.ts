@@ -82,7 +82,7 @@ for (const nproc of [2, 4]) {
 testGloo('process group collectives over 3 processes', async (t) => {
   const dir = tmpDir();
   const result = await launch({
-    nproc: 3, command: process.execPath, args: [...NODE_ARGS, JSON.stringify({ mode: 'collectives', outDir: dir, timeoutMs: 20_000 })],
+    nproc: 3, command: process.execPath, args: [...NODE_ARGS, JSON.stringify({ mode: 'collectives', outDir: dir, timeoutMs: 60_000 })],
   });
   t.is(result.exitCode, 0);
   for (const [r, got] of readRanks<Record<string, unknown>>(dir, 3).entries()) {
@@ -101,7 +101,7 @@ testGloo('a rank killed with SIGKILL makes the others fail with a clear error, n
   const dir = tmpDir();
   const port = await freePort();
   const shape: RingShape = { batch: 1, seq: 4098, heads: 4, kvHeads: 4, headDim: 32, tile: 256, seed: 1 };
-  const job = JSON.stringify({ mode: 'die', outDir: dir, victim: 1, timeoutMs: 20_000, ...shape });
+  const job = JSON.stringify({ mode: 'die', outDir: dir, victim: 1, timeoutMs: 60_000, ...shape });
   // Spawned by hand: `launch` would stop the survivors itself once the victim dies.
   const exits = [0, 1, 2].map((rank) => new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     const child = spawn(process.execPath, [...NODE_ARGS, job], {
@@ -118,7 +118,7 @@ testGloo('a rank killed with SIGKILL makes the others fail with a clear error, n
     const got = JSON.parse(fs.readFileSync(path.join(dir, `rank-${r}.json`), 'utf8')) as { error: string; ms: number };
     t.log(`rank ${r} failed after ${got.ms} ms: ${got.error}`);
     t.regex(got.error, /process group \(gloo, rank \d of 3\): .* failed: .*a peer process exited/);
-    t.true(got.ms < 20_000);
+    t.true(got.ms < 60_000);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

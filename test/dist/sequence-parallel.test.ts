@@ -78,6 +78,6 @@ testGloo('a rank killed with SIGKILL during a sequence-parallel NLL makes the ot
   const got = JSON.parse(fs.readFileSync(path.join(outDir, 'rank-1.json'), 'utf8')) as { error: string; ms: number };
   t.log(`rank 1 failed after ${got.ms} ms: ${got.error}`);
   t.regex(got.error, /process group \(gloo, rank 1 of 2\): .* failed: .*a peer process exited/);
-  t.true(got.ms < 30_000);
+  t.true(got.ms < 60_000);
   fs.rmSync(outDir, { recursive: true, force: true });
 });

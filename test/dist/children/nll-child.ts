@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const rank = Number(process.env.RANK);
   const write = (value: unknown): void => fs.writeFileSync(path.join(job.outDir, `rank-${rank}.json`), JSON.stringify(value));
   const model = await Model.load(job.modelDir);
-  const pg = await ProcessGroup.init({ timeoutMs: 30_000 });
+  const pg = await ProcessGroup.init({ timeoutMs: 60_000 });
   try {
     if (job.victim !== undefined) {
       await pg.barrier();
