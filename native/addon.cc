@@ -3,6 +3,7 @@
 
 #include "allocator.h"
 #include "attention/attention_wrap.h"
+#include "dist/dist_wrap.h"
 #include "model/model_wrap.h"
 #include "rope/rope_wrap.h"
 #include "runtime_wrap.h"
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   longrope::InitAttention(env, exports);
   longrope::ModelWrap::Init(env, exports);
   longrope::TrainerWrap::Init(env, exports);
+  longrope::InitDist(env, exports);
   return exports;
 }
 

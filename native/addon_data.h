@@ -10,6 +10,7 @@ namespace longrope {
 struct AddonData {
   Napi::FunctionReference model_constructor;    // NativeModel (model/model_wrap.cc)
   Napi::FunctionReference trainer_constructor;  // NativeTrainer (train/trainer_wrap.cc)
+  Napi::FunctionReference process_group_constructor;  // NativeProcessGroup (dist/process_group_wrap.cc)
 };
 
 // This environment's data, created on first use. N-API keeps one instance-data slot per

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { registerEstimateCommand } from './cli/estimate-command';
 import { registerBenchTasksCommand } from './cli/bench-tasks-command';
 import { registerFinetuneCommand } from './cli/finetune-command';
+import { registerLaunchCommand } from './cli/launch-command';
 import { registerPasskeyCommand } from './cli/passkey-command';
 import { registerPplCommand } from './cli/ppl-command';
 import { registerReportCommand } from './cli/report-command';
@@ -31,6 +32,7 @@ function buildProgram(): Command {
   registerExportCommand(program);
   registerExtendCommand(program);
   registerReportCommand(program);
+  registerLaunchCommand(program);
   program
     .command('info')
     .description('print what the native addon offers (libtorch version, CUDA, threads)')

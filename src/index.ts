@@ -22,3 +22,4 @@ export * as search from './search';
 export * as report from './report';
 export type { JobOptions, ProgressCallback } from './job';
 export { runtimeInfo } from './model/runtime';
+export * as dist from './dist';

@@ -197,6 +197,40 @@ export interface NativeAttentionOptions {
   device?: string;
 }
 
+/** Options of the native `createProcessGroup` (native/dist/process_group_wrap.h). */
+export interface NativeProcessGroupOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr?: string;
+  masterPort?: number;
+  backend?: 'gloo' | 'nccl';
+  /** NCCL: this rank's GPU. */
+  deviceIndex?: number;
+  /** Rendezvous and every collective fail after this long (a dead or stuck peer). */
+  timeoutMs?: number;
+}
+
+/** A c10d process group in native memory. Collectives must run in the same order on every rank. */
+export interface NativeProcessGroup {
+  info(): { rank: number; worldSize: number; backend: 'gloo' | 'nccl' };
+  allReduce(data: Float32Array, op?: 'sum' | 'max' | 'min'): Promise<Float32Array>;
+  /** Every rank's array (all the same length), rank-major. */
+  allGather(data: Float32Array): Promise<Float32Array>;
+  broadcast(data: Float32Array, root: number): Promise<Float32Array>;
+  barrier(): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Something that runs a native call with a process group in its queue: src/dist's ProcessGroup.
+ * Model takes this shape rather than the class, so Model never imports Dist.
+ */
+export interface NativeGroupRunner {
+  readonly rank: number;
+  readonly worldSize: number;
+  run<T>(call: (group: NativeProcessGroup) => Promise<T>): Promise<T>;
+}
+
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
@@ -209,6 +243,15 @@ export interface NativeBinding {
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
+  /** Backends this build has (Gloo needs libgloo-dev at build time, NCCL a CUDA build). */
+  distInfo(): { gloo: boolean; nccl: boolean };
+  createProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup>;
+  /** Ring attention over this rank's zigzag chunks q [B, 2c, H, D], k = v [B, 2c, KV, D]. */
+  ringAttention(group: NativeProcessGroup, options: { q: HostTensor; k: HostTensor; v: HostTensor; tile?: number; gradOut?: Float32Array }):
+    Promise<{ out: Float32Array; dq?: Float32Array; dk?: Float32Array; dv?: Float32Array }>;
+  /** The whole sequence's per-token NLL on every rank, computed sequence-parallel over `group`. */
+  sequenceParallelNll(model: NativeModel, group: NativeProcessGroup, tokens: Int32Array,
+    options: NativeForwardOptions & { scoreFrom?: number }): Promise<Float32Array>;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;
     tensors: NativeTensorLocation[];

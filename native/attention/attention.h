@@ -23,6 +23,9 @@ struct AttentionOptions {
   int64_t sliding_window = 0;  // 0 = none; else key j is visible to query i iff 0 <= i - j < window
   int64_t query_offset = 0;    // absolute index of query 0 among the keys (KV cache: keys = past + new)
   int64_t tile = 256;          // CPU tile edge (queries and keys)
+  // false: every key is visible to every query, any Sq and Sk (the off-diagonal blocks of ring
+  // attention, native/attention/ring_attention.cc). Tiled CPU kernels only.
+  bool causal = true;
 };
 
 // q: [B, Sq, H, D], k/v: [B, Sk, KV, D] with H % KV == 0 and Sk = query_offset + Sq.

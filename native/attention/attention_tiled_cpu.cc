@@ -17,7 +17,7 @@ GroupedAttention GroupAttentionInputs(const at::Tensor& q, const at::Tensor& k, 
   TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B, S, heads, D] tensors");
   GroupedAttention g{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), 0, q.size(3), 0, {}, {}, {}};
   TORCH_CHECK(g.heads % g.kv_heads == 0, "query heads ", g.heads, " not a multiple of key heads ", g.kv_heads);
-  TORCH_CHECK(g.sk == opts.query_offset + g.sq, "keys (", g.sk, ") must be the ", opts.query_offset, " past plus ",
+  TORCH_CHECK(!opts.causal || g.sk == opts.query_offset + g.sq, "keys (", g.sk, ") must be the ", opts.query_offset, " past plus ",
               g.sq, " new");
   g.group = g.heads / g.kv_heads;
   g.scale = opts.scale > 0 ? opts.scale : 1.0 / std::sqrt(static_cast<double>(g.d));
@@ -38,7 +38,8 @@ at::Tensor UngroupKeys(const at::Tensor& grouped, const GroupedAttention& g, at:
   return grouped.view({g.batch, g.kv_heads, g.sk, g.d}).permute({0, 2, 1, 3}).contiguous().to(dtype);
 }
 
-KeyRange VisibleKeys(int64_t q0, int64_t tq, int64_t tile, const AttentionOptions& opts) {
+KeyRange VisibleKeys(int64_t q0, int64_t tq, int64_t tile, const AttentionOptions& opts, int64_t sk) {
+  if (!opts.causal) return {0, sk};
   const int64_t first_q = opts.query_offset + q0;
   const int64_t first_k = opts.sliding_window > 0 ? std::max<int64_t>(0, first_q - opts.sliding_window + 1) : 0;
   return {first_k - first_k % tile, first_q + tq};
@@ -47,7 +48,7 @@ KeyRange VisibleKeys(int64_t q0, int64_t tq, int64_t tile, const AttentionOption
 void MaskBlock(at::Tensor& scores, const GroupedAttention& g, int64_t q0, int64_t tq, int64_t k0, int64_t tk,
                const AttentionOptions& opts) {
   const int64_t first_q = opts.query_offset + q0, last_q = first_q + tq - 1;
-  const bool straddles_diagonal = k0 + tk - 1 > first_q;
+  const bool straddles_diagonal = opts.causal && k0 + tk - 1 > first_q;
   const bool straddles_window = opts.sliding_window > 0 && k0 <= last_q - opts.sliding_window;
   if (!straddles_diagonal && !straddles_window) return;
   at::Tensor i = at::arange(first_q, first_q + tq, at::kLong).unsqueeze(1);
@@ -67,7 +68,7 @@ at::Tensor TiledAttentionForward(const GroupedAttention& g, const AttentionOptio
   for (int64_t q0 = 0; q0 < g.sq; q0 += tile) {
     if (job) job->CheckCancelled();
     const int64_t tq = std::min(tile, g.sq - q0);
-    const KeyRange keys = VisibleKeys(q0, tq, tile, opts);
+    const KeyRange keys = VisibleKeys(q0, tq, tile, opts, g.sk);
     at::Tensor qb = g.q.narrow(2, q0, tq).reshape({bk, g.group * tq, g.d}).mul(g.scale);
     at::Tensor acc = at::zeros({bk, g.group * tq, g.d}, g.q.options());
     at::Tensor m = at::full({bk, g.group * tq}, neg_inf, g.q.options());

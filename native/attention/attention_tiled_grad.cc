@@ -8,6 +8,36 @@
 #include "attention/attention_tiled.h"
 
 namespace longrope {
+
+GroupedGrads TiledAttentionBackward(const GroupedAttention& g, const AttentionOptions& o, const at::Tensor& d_out,
+                                    const at::Tensor& delta, const at::Tensor& lse) {
+  at::NoGradGuard no_grad;
+  const int64_t bk = g.batch * g.kv_heads, tile = std::max<int64_t>(16, o.tile);
+  at::Tensor dq = at::empty_like(g.q), dk = at::zeros_like(g.k), dv = at::zeros_like(g.v);
+  for (int64_t q0 = 0; q0 < g.sq; q0 += tile) {
+    const int64_t tq = std::min(tile, g.sq - q0);
+    const KeyRange keys = VisibleKeys(q0, tq, tile, o, g.sk);
+    at::Tensor qb = g.q.narrow(2, q0, tq).reshape({bk, g.group * tq, g.d}).mul(g.scale);
+    at::Tensor dob = d_out.narrow(2, q0, tq).reshape({bk, g.group * tq, g.d});
+    at::Tensor lse_b = lse.narrow(2, q0, tq).reshape({bk, g.group * tq, 1});
+    at::Tensor delta_b = delta.narrow(2, q0, tq).reshape({bk, g.group * tq, 1});
+    at::Tensor dq_acc = at::zeros({bk, g.group * tq, g.d}, g.q.options());
+    for (int64_t k0 = keys.first; k0 < keys.end; k0 += tile) {
+      const int64_t tk = std::min(tile, keys.end - k0);
+      at::Tensor kb = g.k.narrow(1, k0, tk), vb = g.v.narrow(1, k0, tk);
+      at::Tensor p = at::bmm(qb, kb.transpose(1, 2));
+      MaskBlock(p, g, q0, tq, k0, tk, o);
+      p.sub_(lse_b).exp_();
+      dv.narrow(1, k0, tk).baddbmm_(p.transpose(1, 2), dob);
+      at::Tensor ds = at::bmm(dob, vb.transpose(1, 2)).sub_(delta_b).mul_(p);
+      dq_acc.baddbmm_(ds, kb);
+      dk.narrow(1, k0, tk).baddbmm_(ds.transpose(1, 2), qb);  // qb already carries the scale
+    }
+    dq.narrow(2, q0, tq).copy_(dq_acc.mul_(g.scale).view({bk, g.group, tq, g.d}));
+  }
+  return {dq, dk, dv};
+}
+
 namespace {
 
 AttentionOptions OptionsFrom(torch::autograd::AutogradContext* ctx) {
@@ -44,35 +74,12 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
     const GroupedAttention g = GroupAttentionInputs(saved[0], saved[1], saved[2], o);
     const at::Tensor& out = saved[3];  // [bk, G, S, D]
     const at::Tensor& lse = saved[4];  // [bk, G, S]
-    const int64_t bk = g.batch * g.kv_heads, tile = std::max<int64_t>(16, o.tile);
     // dO in the grouped layout, and D = rowsum(dO * O).
     at::Tensor d_out = grads[0].to(at::kFloat).view({g.batch, g.sq, g.kv_heads, g.group, g.d})
-                           .permute({0, 2, 3, 1, 4}).reshape({bk, g.group, g.sq, g.d});
-    at::Tensor delta = (d_out * out).sum(-1);
-    at::Tensor dq = at::empty_like(g.q), dk = at::zeros_like(g.k), dv = at::zeros_like(g.v);
-    for (int64_t q0 = 0; q0 < g.sq; q0 += tile) {
-      const int64_t tq = std::min(tile, g.sq - q0);
-      const KeyRange keys = VisibleKeys(q0, tq, tile, o);
-      at::Tensor qb = g.q.narrow(2, q0, tq).reshape({bk, g.group * tq, g.d}).mul(g.scale);
-      at::Tensor dob = d_out.narrow(2, q0, tq).reshape({bk, g.group * tq, g.d});
-      at::Tensor lse_b = lse.narrow(2, q0, tq).reshape({bk, g.group * tq, 1});
-      at::Tensor delta_b = delta.narrow(2, q0, tq).reshape({bk, g.group * tq, 1});
-      at::Tensor dq_acc = at::zeros({bk, g.group * tq, g.d}, g.q.options());
-      for (int64_t k0 = keys.first; k0 < keys.end; k0 += tile) {
-        const int64_t tk = std::min(tile, keys.end - k0);
-        at::Tensor kb = g.k.narrow(1, k0, tk), vb = g.v.narrow(1, k0, tk);
-        at::Tensor p = at::bmm(qb, kb.transpose(1, 2));
-        MaskBlock(p, g, q0, tq, k0, tk, o);
-        p.sub_(lse_b).exp_();
-        dv.narrow(1, k0, tk).baddbmm_(p.transpose(1, 2), dob);
-        at::Tensor ds = at::bmm(dob, vb.transpose(1, 2)).sub_(delta_b).mul_(p);
-        dq_acc.baddbmm_(ds, kb);
-        dk.narrow(1, k0, tk).baddbmm_(ds.transpose(1, 2), qb);  // qb already carries the scale
-      }
-      dq.narrow(2, q0, tq).copy_(dq_acc.mul_(g.scale).view({bk, g.group, tq, g.d}));
-    }
-    return {UngroupQueries(dq, g, saved[0].scalar_type()), UngroupKeys(dk, g, saved[1].scalar_type()),
-            UngroupKeys(dv, g, saved[2].scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+                           .permute({0, 2, 3, 1, 4}).reshape({g.batch * g.kv_heads, g.group, g.sq, g.d});
+    const GroupedGrads d = TiledAttentionBackward(g, o, d_out, (d_out * out).sum(-1), lse);
+    return {UngroupQueries(d.dq, g, saved[0].scalar_type()), UngroupKeys(d.dk, g, saved[1].scalar_type()),
+            UngroupKeys(d.dv, g, saved[2].scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 

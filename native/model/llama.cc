@@ -97,7 +97,9 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
     values = cache->values[layer].narrow(1, 0, past + s);
     attn.query_offset = past;
   }
-  at::Tensor a = opts.naive ? CausalAttentionNaive(q, keys, values, attn) : CausalAttention(q, keys, values, attn, job);
+  at::Tensor a = opts.attention ? opts.attention(q, keys, values, attn)
+                 : opts.naive   ? CausalAttentionNaive(q, keys, values, attn)
+                                : CausalAttention(q, keys, values, attn, job);
   q.reset();
   at::Tensor attn_out = at::linear(a.reshape({b, s, config_.heads * hd}), w.o_proj);
   a.reset();

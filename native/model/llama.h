@@ -5,11 +5,13 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "attention/attention.h"
 #include "job_control.h"
 #include "model/weights.h"
 #include "rope/rope_tables.h"
@@ -39,6 +41,10 @@ struct ForwardOptions {
   // The plain libtorch-ops path: rotate_half RoPE, full-matrix attention, no chunking, no in-place
   // updates. The baseline of `npm run bench:model` and a second reference in tests.
   bool naive = false;
+  // Replaces CausalAttention in every layer when set: sequence parallelism runs ring attention
+  // over a process group here (dist/sequence_parallel.cc). q/k/v are [B, S, heads, D].
+  std::function<at::Tensor(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const AttentionOptions&)>
+      attention;
 };
 
 struct NllResult {

@@ -46,4 +46,14 @@ std::pair<std::string, std::string> ParseSaveTarget(const Napi::CallbackInfo& in
   return {info[0].As<Napi::String>().Utf8Value(), std::string(buf.Data(), buf.Length())};
 }
 
+ForwardOptions ParseForwardOptions(const Napi::Object& opts, const std::string& where) {
+  ForwardOptions f;
+  f.chunk = GetInteger(opts, "chunk", where, 4096);
+  f.attention_tile = GetInteger(opts, "attentionTile", where, 256);
+  f.naive = GetString(opts, "impl", where, std::string("fused")) == "naive";
+  if (f.chunk < 1) ThrowTypeError(where + ".chunk", "a positive integer", std::to_string(f.chunk));
+  if (f.attention_tile < 16) ThrowTypeError(where + ".attentionTile", "an integer >= 16", std::to_string(f.attention_tile));
+  return f;
+}
+
 }  // namespace longrope

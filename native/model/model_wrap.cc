@@ -11,16 +11,6 @@
 namespace longrope {
 namespace {
 
-ForwardOptions ParseForwardOptions(const Napi::Object& opts, const std::string& where) {
-  ForwardOptions f;
-  f.chunk = GetInteger(opts, "chunk", where, 4096);
-  f.attention_tile = GetInteger(opts, "attentionTile", where, 256);
-  f.naive = GetString(opts, "impl", where, std::string("fused")) == "naive";
-  if (f.chunk < 1) ThrowTypeError(where + ".chunk", "a positive integer", std::to_string(f.chunk));
-  if (f.attention_tile < 16) ThrowTypeError(where + ".attentionTile", "an integer >= 16", std::to_string(f.attention_tile));
-  return f;
-}
-
 LlamaConfig ParseConfig(const Napi::Object& c, const std::string& where) {
   LlamaConfig cfg;
   cfg.vocab = GetInteger(c, "vocabSize", where);

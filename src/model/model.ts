@@ -13,7 +13,7 @@ import path from 'path';
 import { checkOutputPath, writeJsonAtomic } from '../common/files';
 import { describeValue, inputError } from '../common/errors';
 import { runNativeJob, type JobOptions } from '../job';
-import { native, type NativeModel } from '../native';
+import { native, type NativeGroupRunner, type NativeModel } from '../native';
 import { isRopeTables, type RopeChoice, type RopeSpec, type RopeTables } from '../rope/types';
 import { readCheckpoint } from './checkpoint';
 import { modelConfigToJson, type ModelConfig } from './config';
@@ -124,9 +124,18 @@ export class Model {
   /**
    * Per-token negative log-likelihood (natural log) of `tokens`: entry t-scoreFrom is
    * -log p(tokens[t] | tokens[<t]) for t = scoreFrom .. n-1 (scoreFrom defaults to 1).
+   * With `sequenceParallel` (a src/dist ProcessGroup of N > 1 ranks, every rank calling with the
+   * same tokens), the sequence is split over the ranks in the zigzag layout with ring attention;
+   * every rank returns the whole result, equal to the one-process run within float tolerance.
    */
-  async nll(tokens: ArrayLike<number>, options: ForwardOptions & { scoreFrom?: number } = {}): Promise<Float32Array> {
+  async nll(tokens: ArrayLike<number>, options: ForwardOptions & { scoreFrom?: number; sequenceParallel?: NativeGroupRunner } = {}): Promise<Float32Array> {
     const { ids, forward } = this.forwardCall(tokens, options, 2);
+    const group = options.sequenceParallel;
+    if (group && group.worldSize > 1) {
+      // Every rank passes the whole sequence and gets the whole result; each computes its zigzag share.
+      return this.run(options, (h, control) =>
+        group.run((g) => native().sequenceParallelNll(h, g, ids, { ...forward, control, scoreFrom: options.scoreFrom })));
+    }
     return this.run(options, (h, control) => h.nll(ids, { ...forward, control, scoreFrom: options.scoreFrom }));
   }
 

@@ -1,0 +1,124 @@
+/**
+ * `npm run bench:dist`: what splitting one sequence over processes costs on CPU. For each length
+ * it times (a) causal attention (B = 1, 4 heads, D = 64, forward) and (b) a whole NLL of the
+ * bench's random 4-layer d = 256 model, once as 1 process x 2 threads (tiled attention, plain
+ * NLL) and once as 2 processes x 1 thread (ring attention, sequence-parallel NLL over Gloo).
+ * overhead = (2 x 1 time) / (1 x 2 time) - 1: the price of the ring (messages, merges, the
+ * zigzag's extra blocks) when both use the same two cores. Best of BENCH_REPEATS (2) runs; CPU
+ * time (all ranks) beside wall time, and the load average, since a busy machine skews wall time.
+ * Prints a Markdown table and JSON.
+ * Child mode (internal): `bench-dist.ts --child <json>`.
+ */
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+
+import { launch } from '../src/dist/launch';
+import { ProcessGroup } from '../src/dist/process-group';
+import { takeRows, zigzagIndices } from '../src/dist/zigzag';
+import { Model } from '../src/model/model';
+import { native } from '../src/native';
+import { writeRandomModel } from './lib/random-model';
+
+const LENGTHS = (process.env.BENCH_LENGTHS ?? '8192,16384,32768').split(',').map(Number);
+const HEADS = 4, HEAD_DIM = 64;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+
+interface ChildJob {
+  kind: 'attention' | 'nll';
+  length: number;
+  modelDir: string;
+  outFile: string;
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  let x = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 31 - 1;
+  });
+}
+
+async function child(job: ChildJob): Promise<void> {
+  const pg = await ProcessGroup.init({});
+  const n = job.length, row = HEADS * HEAD_DIM;
+  const idx = pg.worldSize > 1 ? zigzagIndices(n, pg.worldSize, pg.rank) : Int32Array.from({ length: n }, (_, i) => i);
+  const s = idx.length;
+  let run: () => Promise<unknown>;
+  let model: Model | undefined;
+  if (job.kind === 'attention') {
+    const [q, k, v] = [1, 2, 3].map((seed) => takeRows(randomArray(n * row, seed), 1, n, row, idx));
+    const t = (data: Float32Array) => ({ data, shape: [1, s, HEADS, HEAD_DIM] });
+    run = pg.worldSize > 1
+      ? () => pg.run((h) => native().ringAttention(h, { q: t(q), k: t(k), v: t(v) }))
+      : () => native().attention({ q: t(q), k: t(k), v: t(v), impl: 'tiled' });
+  } else {
+    model = await Model.load(job.modelDir);
+    const tokens = Int32Array.from({ length: n }, (_, i) => (i * 7919) % model!.config.vocabSize);
+    const rope = { ...model.config.rope, method: 'linear' as const, length: n };
+    run = () => model!.nll(tokens, { rope, sequenceParallel: pg });
+  }
+  // The best of REPEATS runs (other work on the machine only ever slows a run down); per run the
+  // slowest rank's wall time is the job's, and CPU time is summed over ranks.
+  let best = { ms: Infinity, cpuMs: Infinity };
+  for (let i = 0; i < REPEATS; i++) {
+    await pg.barrier();
+    const start = performance.now();
+    const cpu = process.cpuUsage();
+    await run();
+    const used = process.cpuUsage(cpu);
+    const ms = performance.now() - start;
+    const [slowest] = await pg.allReduce(new Float32Array([ms]), 'max');
+    const [cpuMs] = await pg.allReduce(new Float32Array([(used.user + used.system) / 1000]), 'sum');
+    if (slowest < best.ms) best = { ms: slowest, cpuMs };
+  }
+  if (pg.rank === 0) fs.writeFileSync(job.outFile, JSON.stringify(best));
+  pg.dispose();
+  model?.dispose();
+}
+
+async function timed(job: ChildJob, nproc: number): Promise<{ ms: number; cpuMs: number }> {
+  const threads = String(nproc === 1 ? 2 : 1);
+  const result = await launch({
+    nproc, command: process.execPath,
+    args: ['-r', 'ts-node/register/transpile-only', __filename, '--child', JSON.stringify(job)],
+    env: { LONGROPE_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads },
+  });
+  if (result.exitCode !== 0) throw new Error(`bench child failed: ${JSON.stringify(result.ranks)}`);
+  return JSON.parse(fs.readFileSync(job.outFile, 'utf8')) as { ms: number; cpuMs: number };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-bench-dist-'));
+  const modelDir = path.join(dir, 'model');
+  fs.mkdirSync(modelDir);
+  writeRandomModel(modelDir);
+  const rows: { kind: string; length: number; oneByTwoMs: number; twoByOneMs: number; overhead: number;
+    oneByTwoCpuMs: number; twoByOneCpuMs: number; loadAverage: number }[] = [];
+  for (const kind of ['attention', 'nll'] as const) {
+    for (const length of LENGTHS) {
+      const job: ChildJob = { kind, length, modelDir, outFile: path.join(dir, 'out.json') };
+      const loadAverage = os.loadavg()[0];
+      const one = await timed(job, 1);
+      const two = await timed(job, 2);
+      rows.push({ kind, length, oneByTwoMs: one.ms, twoByOneMs: two.ms, overhead: two.ms / one.ms - 1,
+        oneByTwoCpuMs: one.cpuMs, twoByOneCpuMs: two.cpuMs, loadAverage });
+      console.error(JSON.stringify(rows[rows.length - 1]));
+    }
+  }
+  console.log('| what | tokens | 1 process x 2 threads | 2 processes x 1 thread | overhead (wall) | CPU s, 1 x 2 / 2 x 1 | load avg |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.kind === 'attention' ? 'causal attention (4 heads, D 64)' : 'NLL, 4-layer d 256 model'} | ${r.length} | ` +
+      `${(r.oneByTwoMs / 1000).toFixed(2)} s | ${(r.twoByOneMs / 1000).toFixed(2)} s | ${(100 * r.overhead).toFixed(0)}% | ` +
+      `${(r.oneByTwoCpuMs / 1000).toFixed(1)} / ${(r.twoByOneCpuMs / 1000).toFixed(1)} | ${r.loadAverage.toFixed(1)} |`);
+  }
+  console.log(JSON.stringify({ cpus: os.cpus().length, torch: native().runtimeInfo().torchVersion, rows }));
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+const at = process.argv.indexOf('--child');
+(at >= 0 ? child(JSON.parse(process.argv[at + 1]) as ChildJob) : main()).catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
