@@ -294,3 +294,11 @@ export function native(): NativeBinding {
   }
   return cached;
 }
+
+/**
+ * A process group over libtorch's c10d (src/dist's door to the binding: the architecture lets
+ * Dist reach the binding, and only through this function; everything else goes through Model).
+ */
+export function createNativeProcessGroup(options: NativeProcessGroupOptions): Promise<NativeProcessGroup> {
+  return native().createProcessGroup(options);
+}

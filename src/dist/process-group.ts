@@ -5,7 +5,7 @@
  * A dead or silent peer makes the pending call reject within the group's timeout, never hang.
  */
 import { checkNumber, inputError, describeValue } from '../common';
-import { native, NativeProcessGroup } from '../native';
+import { createNativeProcessGroup, type NativeProcessGroup } from '../native';
 import { DistEnv, readDistEnv } from './env';
 
 /** How to join a group. Fields left out come from the environment ({@link readDistEnv}). */
@@ -55,7 +55,7 @@ export class ProcessGroup {
     const envTimeout = process.env.LONGROPE_DIST_TIMEOUT_MS;
     const timeoutMs = o.timeoutMs ?? (envTimeout ? Number(envTimeout) : 600_000);
     checkNumber(timeoutMs, 'positiveInteger', options.timeoutMs === undefined ? 'LONGROPE_DIST_TIMEOUT_MS' : 'timeoutMs', WHERE);
-    const handle = await native().createProcessGroup({
+    const handle = await createNativeProcessGroup({
       rank: o.rank, worldSize: o.worldSize, masterAddr: o.masterAddr, masterPort: o.masterPort,
       backend, deviceIndex: o.localRank, timeoutMs,
     });
