@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 
 import { encodeDocument } from '../data/chunking';
+import { ProcessGroup, readDistEnv } from '../dist';
 import { readDocuments } from '../data/readers';
 import { buildNeedleRows } from '../eval/needle';
 import { checkSearchConstraints } from '../rope/factor-checks';
@@ -115,11 +116,13 @@ export function registerSearchCommand(program: Command): void {
       const settings = plan.settings;
       const sizes = { population: 64, mutations: 16, crossovers: 16, iterations: 40, ...settings };
       const total = sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers);
+      // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations.
+      const group = (readDistEnv()?.worldSize ?? 1) > 1 ? await ProcessGroup.init() : undefined;
       const bar = progressBar('search', total, { best: '-', gen: 0 });
       let done = 0;
       try {
         const result = await runSearch({
-          fitness, out: plan.out, resume: plan.resume, settings,
+          fitness, out: plan.out, resume: plan.resume, settings, group,
           space: {
             base: model.config.rope, targetLength: plan.targetLength, maxFactor: plan.maxFactor, criticalDim: plan.criticalDim,
             searchNHat: plan.searchNHat, searchAttention: plan.searchAttention,
@@ -137,6 +140,7 @@ export function registerSearchCommand(program: Command): void {
         return { targetLength: plan.targetLength, fitness: plan.fitness, out: plan.out, ...result, history: undefined };
       } finally {
         bar.stop();
+        group?.dispose();
       }
     },
     table: (r) => ({

@@ -91,6 +91,17 @@ export interface EvaluationEvent {
   evaluations: number;
 }
 
+/**
+ * What a data-parallel search needs of a process group (src/dist's ProcessGroup has it): every
+ * rank runs the same loop; each evaluates its share of a generation's candidates and the results
+ * are gathered, so every rank holds the same state and the search equals the one-process one.
+ */
+export interface SearchGroup {
+  rank: number;
+  worldSize: number;
+  allGather(data: Float32Array): Promise<Float32Array[]>;
+}
+
 /** Options of {@link evolve}. */
 export interface EvolveOptions {
   space: SearchSpace;
@@ -105,6 +116,8 @@ export interface EvolveOptions {
   onEvaluation?: (e: EvaluationEvent) => void;
   onGeneration?: (g: GenerationLog) => void;
   signal?: AbortSignal;
+  /** Spread each generation's evaluations over the ranks of a group (data parallel). */
+  group?: SearchGroup;
 }
 
 /** What {@link evolve} returns. */
@@ -136,6 +149,9 @@ export function seedIndividuals(space: SearchSpace): Individual[] {
   }
   return seeds;
 }
+
+/** The fitness of a spec whose fitness is not finite (the largest float32). */
+const WORST = 3.4028234663852886e38;
 
 function abortError(): Error {
   const e = new Error('The operation was aborted');
@@ -180,24 +196,38 @@ export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
   const bestSoFar = () => Math.min(Infinity, ...Object.values(state.cache));
 
   while (!state.finished) {
-    // Evaluate what is left of this generation.
-    for (let i = state.done.length; i < state.pending.length; i++) {
+    // Evaluate what is left of this generation, `ranks` candidates at a time (one per rank).
+    const ranks = o.group?.worldSize ?? 1;
+    while (state.done.length < state.pending.length) {
       if (o.signal?.aborted) throw abortError();
-      const ind = state.pending[i];
-      const key = space.key(ind);
-      let value = state.cache[key];
-      const cached = value !== undefined;
-      if (!cached) {
+      const first = state.done.length;
+      const round = state.pending.slice(first, first + ranks);
+      const keys = round.map((ind) => space.key(ind));
+      // Fitness values are float32 on the wire: compute, round and cache them as such on every
+      // rank, so one process and N processes hold bit-identical states.
+      const mine = o.group ? o.group.rank : 0;
+      let value = NaN;
+      if (mine < round.length && state.cache[keys[mine]] === undefined) {
         const t0 = Date.now();
-        value = await fitness.evaluate(space.spec(ind), o.signal);
+        value = Math.fround(await fitness.evaluate(space.spec(round[mine]), o.signal));
         state.fitnessSeconds += (Date.now() - t0) / 1000;
-        if (!Number.isFinite(value)) value = Number.MAX_VALUE;  // a spec whose ppl overflows is simply the worst
-        state.cache[key] = value;
-        state.evaluations++;
+        // A spec whose fitness overflows is simply the worst.
+        if (!Number.isFinite(value)) value = WORST;
       }
-      state.done.push(value);
-      save();
-      o.onEvaluation?.({ generation: state.generation, index: i, size: state.pending.length, fitness: value, cached, best: bestSoFar(), evaluations: state.evaluations });
+      const values = o.group ? (await o.group.allGather(Float32Array.of(value))).map((a) => a[0]) : [value];
+      round.forEach((_, j) => {
+        const cached = state.cache[keys[j]] !== undefined;
+        if (!cached) {
+          state.cache[keys[j]] = values[j];
+          state.evaluations++;
+        }
+        state.done.push(state.cache[keys[j]]);
+        save();
+        o.onEvaluation?.({
+          generation: state.generation, index: first + j, size: state.pending.length, fitness: state.cache[keys[j]], cached,
+          best: bestSoFar(), evaluations: state.evaluations,
+        });
+      });
     }
     // Rank parents + this generation's candidates; the best `parents` go on.
     const pool = new Map<string, Evaluated>();

@@ -13,7 +13,7 @@ import { isObject } from '../common/objects';
 import { RunLock } from '../common/run-lock';
 import { formatFactorCsv } from '../rope/factor-csv';
 import type { RopeSpec } from '../rope/types';
-import { evolve, paperSettings, type EvaluationEvent, type EvolveSettings, type GenerationLog, type SearchState } from './evolve';
+import { evolve, paperSettings, type EvaluationEvent, type EvolveSettings, type GenerationLog, type SearchGroup, type SearchState } from './evolve';
 import type { Fitness } from './fitness';
 import { SearchSpace, type Individual, type SpaceOptions } from './space';
 
@@ -35,6 +35,12 @@ export interface SearchRunOptions {
   signal?: AbortSignal;
   onEvaluation?: (e: EvaluationEvent) => void;
   onGeneration?: (g: GenerationLog) => void;
+  /**
+   * Data parallel over a process group (e.g. `dist.ProcessGroup.init()` under `longrope launch`):
+   * every rank evaluates its share of each generation; rank 0 alone writes `out` (all ranks read
+   * it on --resume, so it must be a shared folder).
+   */
+  group?: SearchGroup;
 }
 
 /** What a search returns. */
@@ -108,18 +114,23 @@ export async function runSearch(o: SearchRunOptions): Promise<SearchResult> {
   const signature = signatureOf(o, settings, space);
   let saved: SearchState | undefined;
   let lock: RunLock | null = null;
+  const writer = !o.group || o.group.rank === 0;
   if (o.out) {
+    // Other ranks only read: rank 0 writes nothing before the first gather, which they join
+    // after reading, so every rank starts from the same state.
     saved = openRun(o.out, signature, o.resume ?? false);
-    fs.mkdirSync(o.out, { recursive: true });
-    lock = RunLock.acquire(o.out);
+    if (writer) {
+      fs.mkdirSync(o.out, { recursive: true });
+      lock = RunLock.acquire(o.out);
+    }
   }
   try {
-    const out = o.out;
+    const out = writer ? o.out : undefined;
     const alreadyFinished = saved?.finished ?? false;
     const persist = out ? (state: SearchState) => writeJsonAtomic(path.join(out, STATE_FILE), { signature, state } satisfies SavedSearch) : undefined;
     let lastGenerations = saved?.history.length ?? 0;
     const r = await evolve({
-      space, fitness: o.fitness, settings, initial: o.initial, state: saved, signal: o.signal, onEvaluation: o.onEvaluation,
+      space, fitness: o.fitness, settings, initial: o.initial, state: saved, signal: o.signal, onEvaluation: o.onEvaluation, group: o.group,
       persist: (state) => {
         persist?.(state);
         // The log is rewritten from the state whenever a generation completes (never appended twice).

@@ -17,8 +17,9 @@ import { methodToLongropeFactors } from '../../src/rope';
 import type { RopeSpec } from '../../src/rope/types';
 import {
   crossover, evolve, initialState, mutate, onGrid, paperSettings, SearchSpace, seedIndividuals, theoreticalCriticalDim,
-  type Fitness, type SearchState,
+  type SearchState,
 } from '../../src/search';
+import { fakeFitness } from './fake-fitness';
 
 const BASE: RopeSpec = { method: 'none', headDim: 32, base: 10000, originalLength: 256, length: 256 };
 const space = (o: Partial<ConstructorParameters<typeof SearchSpace>[0]> = {}) => new SearchSpace({ base: BASE, targetLength: 2048, ...o });
@@ -90,19 +91,6 @@ test('the attention gene is searched within its range and reaches the spec', (t)
   const off = space();
   t.is(off.spec(seedIndividuals(off)[2]).attentionFactor, undefined);  // gene off: LongRoPE's default
 });
-
-/** A fitness with a known optimum: distance in log space to a target curve, plus a little for nHat. */
-function fakeFitness(calls: string[]): Fitness {
-  const target = Array.from({ length: 16 }, (_, i) => 1 + 7 * (i / 15) ** 2);
-  return {
-    kind: 'ppl', callsPerEvaluation: 1,
-    async evaluate(spec) {
-      calls.push(JSON.stringify([spec.nHat, spec.longFactors]));
-      const f = spec.longFactors!;
-      return 2 + f.reduce((s, v, i) => s + Math.log(v / target[i]) ** 2, 0) + 0.001 * (spec.nHat ?? 0);
-    },
-  };
-}
 
 const SMALL = { ...paperSettings(2048), population: 12, mutations: 4, crossovers: 4, iterations: 6, parents: 6, seed: 3 };
 
