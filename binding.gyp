@@ -15,6 +15,7 @@
         "native/rope/rope_wrap.cc",
         "native/rope/rope_bench.cc",
         "native/attention/attention.cc",
+        "native/attention/attention_sdpa.cc",
         "native/attention/attention_naive.cc",
         "native/attention/attention_tiled_cpu.cc",
         "native/attention/attention_tiled_grad.cc",
@@ -35,7 +36,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GLIBCXX_USE_CXX11_ABI=1"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=<!(node scripts/lib/find-torch.js cxxstd)", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
       "libraries": [
         "-L<!(node scripts/lib/find-torch.js libdir)",
         "-Wl,-rpath,<!(node scripts/lib/find-torch.js libdir)",

@@ -2,16 +2,29 @@
 'use strict';
 // Builds the native addon with cmake-js against the libtorch that find-torch.js picks.
 // Incremental by default; --force (or a different libtorch than last time) rebuilds from scratch.
+// --out DIR builds elsewhere than ./build (CI's second and third builds against PyTorch wheels;
+// pick the wheel with PYTHON=/path/to/venv/bin/python or LIBTORCH, see scripts/lib/find-torch.js).
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { findTorch, INSTALL_HELP } = require('./lib/find-torch');
 
 const root = path.resolve(__dirname, '..');
-const buildDir = path.join(root, 'build');
-const stampFile = path.join(buildDir, 'torch-location.json');
+
+/** The value after `--out`, resolved against the working directory; ./build by default. */
+function outDir(argv) {
+  const i = argv.indexOf('--out');
+  if (i < 0) return path.join(root, 'build');
+  if (!argv[i + 1]) {
+    console.error('longrope: expected a folder after --out but received nothing');
+    process.exit(2);
+  }
+  return path.resolve(argv[i + 1]);
+}
 
 function main() {
+  const buildDir = outDir(process.argv);
+  const stampFile = path.join(buildDir, 'torch-location.json');
   const torch = findTorch();
   if (!torch) {
     console.error(`longrope: cannot build the native addon.\n${INSTALL_HELP}`);
@@ -28,7 +41,7 @@ function main() {
   const stamp = JSON.stringify({ cmakePrefix: torch.cmakePrefix, cuda: torch.cuda });
   const force = process.argv.includes('--force') || (previous !== null && previous !== stamp);
   const args = [cmakeJs, force ? 'rebuild' : 'build', '--out', buildDir,
-    `--CDCMAKE_PREFIX_PATH=${torch.cmakePrefix}`];
+    `--CDCMAKE_PREFIX_PATH=${torch.cmakePrefix}`, `--CDLONGROPE_TORCH_LIB_DIR=${torch.libDir}`];
   if (process.env.LONGROPE_CUDA) args.push(`--CDLONGROPE_CUDA=${process.env.LONGROPE_CUDA}`);
   console.error(`longrope: building the addon against libtorch from ${torch.source} (${torch.libDir})`);
   const run = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });

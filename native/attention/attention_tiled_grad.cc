@@ -38,7 +38,7 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     auto saved = ctx->get_saved_variables();
     const AttentionOptions o = OptionsFrom(ctx);
     const GroupedAttention g = GroupAttentionInputs(saved[0], saved[1], saved[2], o);

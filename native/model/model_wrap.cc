@@ -137,7 +137,7 @@ Napi::Value ModelWrap::Nll(const Napi::CallbackInfo& info) {
     return RunAsync<at::Tensor>(
         info.Env(),
         [model, c, score_from]() {
-          at::NoGradGuard no_grad;
+          c10::NoGradGuard no_grad;
           c.control.job.SetTotal(model->config().layers + 1);
           return model->Nll(c.tokens, c.offset, score_from, c.rope, c.fwd, &c.control.job).nll;
         },
@@ -154,7 +154,7 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
     return RunAsync<at::Tensor>(
         info.Env(),
         [model, c, last_n]() {
-          at::NoGradGuard no_grad;
+          c10::NoGradGuard no_grad;
           return model->Logits(c.tokens, c.offset, last_n, c.rope, c.fwd, &c.control.job);
         },
         [control = c.control](Napi::Env env, at::Tensor& logits) -> Napi::Value { return Float32ArrayFromTensor(env, logits); });
@@ -185,7 +185,7 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
     return RunAsync<GenerateResult>(
         info.Env(),
         [=]() mutable {
-          at::NoGradGuard no_grad;
+          c10::NoGradGuard no_grad;
           control.job.SetTotal(max_new);
           return model->Generate(prompt_ids, max_new, stops, schedule, fwd, &control.job);
         },

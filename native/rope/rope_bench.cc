@@ -44,7 +44,7 @@ double MedianMs(const BenchConfig& c, Fn&& fn) {
 }
 
 BenchResult Run(const BenchConfig& c) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const auto opts = at::TensorOptions().dtype(c.dtype).device(c.device);
   at::Tensor q = at::randn({c.batch, c.seq, c.heads, c.head_dim}, opts);
   at::Tensor k = at::randn({c.batch, c.seq, c.kv_heads, c.head_dim}, opts);
