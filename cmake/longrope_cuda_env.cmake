@@ -9,6 +9,22 @@ if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
     set(CMAKE_CUDA_COMPILER "${LONGROPE_NVCC}" CACHE FILEPATH "CUDA compiler")
   endif()
 endif()
+# torch's cuda.cmake runs the old FindCUDA, which takes the toolkit from CUDA_TOOLKIT_ROOT_DIR or
+# from the first nvcc on PATH (a wrapper script in /usr/local/bin gives a root with no headers).
+if(NOT CUDA_TOOLKIT_ROOT_DIR)
+  set(_nvcc "${CMAKE_CUDA_COMPILER}")
+  if(NOT _nvcc AND DEFINED ENV{CUDACXX})
+    set(_nvcc "$ENV{CUDACXX}")
+  endif()
+  get_filename_component(_nvcc_root "${_nvcc}/../.." ABSOLUTE)
+  foreach(_root "${_nvcc_root}" "$ENV{CUDA_HOME}" "$ENV{CUDA_PATH}" /usr/local/cuda /opt/cuda)
+    if(_root AND EXISTS "${_root}/include/cuda_runtime.h" AND EXISTS "${_root}/bin/nvcc")
+      get_filename_component(_root "${_root}" REALPATH)
+      set(CUDA_TOOLKIT_ROOT_DIR "${_root}" CACHE PATH "CUDA toolkit (for torch's FindCUDA)")
+      break()
+    endif()
+  endforeach()
+endif()
 
 # The architectures we ship, one list shared with scripts/check-cuda.js (cmake/cuda-archs.txt).
 # torch's cuda.cmake ignores CMAKE_CUDA_ARCHITECTURES (it sets it OFF and adds its own -gencode

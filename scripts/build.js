@@ -39,7 +39,9 @@ function main() {
   }
   const previous = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8') : null;
   const stamp = JSON.stringify({ cmakePrefix: torch.cmakePrefix, cuda: torch.cuda });
-  const force = process.argv.includes('--force') || (previous !== null && previous !== stamp);
+  // No stamp: a first build, or an earlier one that failed (its half-configured folder would make
+  // cmake-js skip the configure step).
+  const force = process.argv.includes('--force') || previous !== stamp;
   const args = [cmakeJs, force ? 'rebuild' : 'build', '--out', buildDir,
     `--CDCMAKE_PREFIX_PATH=${torch.cmakePrefix}`, `--CDLONGROPE_TORCH_LIB_DIR=${torch.libDir}`];
   if (process.env.LONGROPE_CUDA) args.push(`--CDLONGROPE_CUDA=${process.env.LONGROPE_CUDA}`);

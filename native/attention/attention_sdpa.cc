@@ -6,8 +6,8 @@
 //    blocks, each against only the keys it can see, with a [block, keys] mask: never a dense
 //    [Sq, Sk] mask (16 GiB of bools at 128k), and each call stays far below 2^31 mask elements
 //    (PyTorch's memory-efficient kernel computes the mask offset in 32 bits).
-// GQA: enable_gqa (torch >= 2.5) where no mask is needed; the masked blocks repeat their own K/V
-// slice, since the memory-efficient kernel that takes masks does not take enable_gqa.
+// GQA: enable_gqa (torch >= 2.5) where no mask is needed; the masked path repeats the visible K/V
+// range once, since the memory-efficient kernel that takes masks does not take enable_gqa.
 #include <torch/version.h>
 
 #include <algorithm>
@@ -63,17 +63,21 @@ at::Tensor CausalAttentionSdpa(const at::Tensor& q, const at::Tensor& k, const a
     while (block > 1 && block * (window + block - 1) > budget) block /= 2;
   }
   block = std::min(block, sq);
+  // K/V from the first key any query sees, repeated per group once (not per block: the blocks of a
+  // long chunk would copy them many times).
+  const int64_t first_key = window > 0 ? std::max<int64_t>(0, offset - window + 1) : 0;
+  at::Tensor kr = kh.slice(2, first_key), vr = vh.slice(2, first_key);
+  if (group > 1) {
+    kr = kr.repeat_interleave(group, 1);
+    vr = vr.repeat_interleave(group, 1);
+  }
   std::vector<at::Tensor> blocks;
   const auto idx = at::TensorOptions().dtype(at::kLong).device(q.device());
   for (int64_t i0 = 0; i0 < sq; i0 += block) {
     const int64_t i1 = std::min(sq, i0 + block);
     const int64_t p0 = offset + i0, p1 = offset + i1;  // absolute positions of the block's queries
     const int64_t lo = window > 0 ? std::max<int64_t>(0, p0 - window + 1) : 0, hi = p1;
-    at::Tensor kb = kh.slice(2, lo, hi), vb = vh.slice(2, lo, hi);
-    if (group > 1) {
-      kb = kb.repeat_interleave(group, 1);
-      vb = vb.repeat_interleave(group, 1);
-    }
+    at::Tensor kb = kr.slice(2, lo - first_key, hi - first_key), vb = vr.slice(2, lo - first_key, hi - first_key);
     at::Tensor pos = at::arange(p0, p1, idx).unsqueeze(1);
     at::Tensor key = at::arange(lo, hi, idx).unsqueeze(0);
     at::Tensor visible = key.le(pos);

@@ -5,6 +5,8 @@
 // ATen's vectorised kernels, each parallel internally), which avoids nesting our own thread pool
 // around BLAS. GQA: the G query heads of a group share their K/V head, so a group's queries are
 // stacked as one [G * tq, D] matrix against the shared [tk, D] keys: K/V are never repeated.
+#include <c10/core/GradMode.h>
+
 #include <cmath>
 #include <limits>
 

@@ -3,6 +3,7 @@
 // O(seq) and causal blocks above the diagonal cost nothing, forward or backward.
 //   P = exp(S - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
 //   dQ += dS K * scale, dK += dS^T Q * scale.
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "attention/attention_tiled.h"

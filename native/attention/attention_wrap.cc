@@ -1,5 +1,7 @@
 #include "attention/attention_wrap.h"
 
+#include <c10/core/GradMode.h>
+
 #include <algorithm>
 #include <chrono>
 #include <sstream>

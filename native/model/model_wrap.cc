@@ -1,5 +1,7 @@
 #include "model/model_wrap.h"
 
+#include <c10/core/GradMode.h>
+
 #include "common.h"
 #include "job_wrap.h"
 #include "device.h"

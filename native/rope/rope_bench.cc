@@ -2,6 +2,7 @@
 // Three paths on the same q/k: the fused kernel, the naive libtorch rotate_half path (tables
 // precomputed for both, as a model computes them once per forward), and a plain copy of q and k,
 // which moves the same bytes and so measures this machine's achievable memory bandwidth.
+#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>

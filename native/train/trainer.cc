@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <c10/core/GradMode.h>
+
 #include <torch/optim/adamw.h>
 
 #include <chrono>

@@ -40,7 +40,8 @@ test('CUDA fused RoPE backward equals the CPU autograd reference (GQA, one gradi
   const p = { invFreq: tables.invFreq, baseInvFreq: tables.baseInvFreq, attentionFactor: tables.attentionFactor, nHat: tables.nHat };
   const onlyQ = await native().ropeApply({ ...p, q, k, gradQ: gq, device: 'cuda', positionOffset: 1 });
   assert.ok(maxErrors(onlyQ.gradQ!, cpu.gradQ).abs < 1e-4);
-  assert.deepEqual(onlyQ.gradK, new Float32Array(k.data.length));
+  assert.equal(onlyQ.gradK?.length, k.data.length);
+  assert.ok(onlyQ.gradK!.every((x) => x === 0));
 });
 
 test('CUDA bf16 matches the CPU fused bf16 path, forward and backward', onGpu, async () => {
