@@ -79,9 +79,15 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
+# node-api headers: the bundle's; in a dry run node_modules' (the same files, as npm's build uses
+# them, so ccache can reuse CI's build-cuda objects).
+napi="$bundle/napi/node-api-headers;$bundle/napi/node-addon-api"
+if [ $dry = 1 ] && [ -d node_modules/node-api-headers/include ]; then
+  napi="$root/node_modules/node-api-headers/include;$root/node_modules/node-addon-api"
+fi
 run configure 300 cmake -S "$root" -B "$build" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$cmake_prefix" -DLONGROPE_TORCH_LIB_DIR="$torch_lib" -DLONGROPE_CUDA=ON \
-  -DCMAKE_JS_INC="$bundle/napi/node-api-headers;$bundle/napi/node-addon-api" -DCMAKE_JS_SRC= -DCMAKE_JS_LIB= \
+  -DCMAKE_JS_INC="$napi" -DCMAKE_JS_SRC= -DCMAKE_JS_LIB= \
   -DCMAKE_CXX_FLAGS=-DBUILDING_NODE_EXTENSION -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$build"
 run build 420 cmake --build "$build" -j "$jobs"
 addon=$build/longrope.node
