@@ -11,8 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 kind=${1:?usage: check-torch-builds.sh cuda|cpu}
+# ccache (kept in ~/.cache like the venvs) makes a rerun of an unchanged tree a relink; paths
+# relative to the clone, so clones in other folders share the cache.
 if command -v ccache >/dev/null && [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ]; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_CUDA_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 fi
 step() { echo "== check-torch-builds $kind: $*"; }
 fail() { echo "FAILED check-torch-builds $kind: $*"; exit 1; }
