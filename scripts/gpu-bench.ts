@@ -6,7 +6,7 @@
  *    (target >= 370);
  *  - perplexity throughput of a LLaMA-2-7B-shaped model with random bf16 weights at 32k and 128k
  *    tokens: tokens/s and the allocator's peak memory beside the estimator's prediction. The
- *    model keeps the 7B layer shape; --layers (default 32) trades fidelity for time.
+ *    model keeps the 7B layer shape; --layers (default 32) trades fidelity for time. It runs last.
  * --dry-run: toy sizes on the CPU, to prove the script runs where there is no GPU.
  * --out FILE writes the JSON report (also printed).
  */
@@ -32,9 +32,12 @@ async function main(): Promise<void> {
   const device = dry ? 'cpu' : 'cuda';
   const dtype = dry ? 'float32' : 'bfloat16';
   const report: Record<string, unknown> = { dryRun: dry, device, runtime: native().runtimeInfo(), when: new Date().toISOString() };
+  const out = arg('--out');
+  // The report is rewritten after every section, so a run cut short by a timeout keeps its figures.
   const log = (what: string, value: unknown) => {
     report[what] = value;
     console.log(`${what}: ${JSON.stringify(value)}`);
+    if (out) fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   };
 
   // RoPE: the bench moves q and k once in and once out (`bytes`).
@@ -95,8 +98,6 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  const out = arg('--out');
-  if (out) fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -100,6 +100,7 @@ record device-code true 0
 ln -sfn "$root/test/fixtures" "$bundle/js/test/fixtures"
 export LONGROPE_ADDON=$addon
 run gpu-tests 300 "$node" --test --test-reporter=spec "$bundle"/js/test/gpu/*.gpu.js
-bench_args=(--out "$out/bench.json"); [ $dry = 1 ] && bench_args+=(--dry-run)
+# GPU_BENCH_LAYERS: decoder layers of the 7B-shaped model (default 32, the real depth).
+bench_args=(--out "$out/bench.json" --layers "${GPU_BENCH_LAYERS:-32}"); [ $dry = 1 ] && bench_args=(--out "$out/bench.json" --dry-run)
 run gpu-bench 300 "$node" "$bundle/js/scripts/gpu-bench.js" "${bench_args[@]}"
 finish true
