@@ -7,10 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.gpu-bundle
-rm -rf "$out" && mkdir -p "$out/napi"
+mkdir -p "$out"
+rm -rf "$out/napi" "$out/js" && mkdir -p "$out/napi"
 
+# The Node archive is kept while it is newer than this machine's Node (xz takes a minute or more).
 node_bin=$(readlink -f "$(command -v node)")
-tar -C "$(dirname "$node_bin")" -cf - "$(basename "$node_bin")" | xz -T0 -6 > "$out/node.tar.xz"
+if [ ! "$out/node.tar.xz" -nt "$node_bin" ]; then
+  tar -C "$(dirname "$node_bin")" -cf - "$(basename "$node_bin")" | xz -T0 -6 > "$out/node.tar.xz.tmp"
+  mv "$out/node.tar.xz.tmp" "$out/node.tar.xz"
+fi
 
 cp -r node_modules/node-api-headers/include "$out/napi/node-api-headers"
 mkdir -p "$out/napi/node-addon-api" && cp node_modules/node-addon-api/*.h "$out/napi/node-addon-api/"
