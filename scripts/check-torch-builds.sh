@@ -28,14 +28,14 @@ case "$kind" in
     step "build into $out with LONGROPE_CUDA=ON"
     PYTHON=$python LONGROPE_CUDA=ON node scripts/build.js --out "$out" 2>&1 | tee "$out.log" \
       || fail "the CUDA build failed (see $out.log)"
-    node=$out/Release/longrope.node
+    addon=$out/Release/longrope.node
     # CUDA silently dropped would still give a loadable CPU addon: check the build itself.
-    readelf -SW "$node" | grep -q '\.nv_fatbin' || fail "$node holds no CUDA device code (.nv_fatbin)"
+    readelf -SW "$addon" | grep -q '\.nv_fatbin' || fail "$addon holds no CUDA device code (.nv_fatbin)"
     step "device code for the shipped architectures ($(cat cmake/cuda-archs.txt))"
     want=$(node -e "console.log(require('./scripts/lib/cuda-archs').gencodeFlags().join(' '))")
     grep -q -- "$want" "$out/build.ninja" || fail "nvcc flags in $out/build.ninja lack: $want"
-    step "ldd and load ($node)"
-    node scripts/check-addon.js "$node" --torch 2.14.1 --cuda || fail "the CUDA addon does not load as expected"
+    step "ldd and load ($addon)"
+    node scripts/check-addon.js "$addon" --torch 2.14.1 --cuda || fail "the CUDA addon does not load as expected"
     ;;
   cpu)
     step "venv with torch 2.13.0 (CPU) and transformers 5.18.0"
@@ -44,11 +44,11 @@ case "$kind" in
     step "build into $out"
     PYTHON=$python LONGROPE_CUDA=OFF node scripts/build.js --out "$out" 2>&1 | tee "$out.log" \
       || fail "the torch 2.13 build failed (see $out.log)"
-    node=$out/Release/longrope.node
-    step "ldd and load ($node)"
-    node scripts/check-addon.js "$node" --torch 2.13.0 --no-cuda || fail "the torch 2.13 addon does not load as expected"
-    step "native tests against $node"
-    LONGROPE_ADDON=$PWD/$node npx ava ${LONGROPE_TORCH2_TESTS:-test/attention test/model test/rope test/train} \
+    addon=$out/Release/longrope.node
+    step "ldd and load ($addon)"
+    node scripts/check-addon.js "$addon" --torch 2.13.0 --no-cuda || fail "the torch 2.13 addon does not load as expected"
+    step "native tests against $addon"
+    LONGROPE_ADDON=$PWD/$addon npx ava ${LONGROPE_TORCH2_TESTS:-test/attention test/model test/rope test/train} \
       || fail "native tests failed against the torch 2.13 build"
     ;;
   *) fail "expected cuda or cpu but received '$kind'" ;;
