@@ -15,6 +15,7 @@
         "native/rope/rope_wrap.cc",
         "native/rope/rope_bench.cc",
         "native/attention/attention.cc",
+        "native/attention/attention_sdpa.cc",
         "native/attention/attention_naive.cc",
         "native/attention/attention_tiled_cpu.cc",
         "native/attention/attention_tiled_grad.cc",
@@ -42,7 +43,7 @@
         "<!@(node -e \"require('fs').existsSync('/usr/include/gloo/algorithm.h') && console.log('LONGROPE_WITH_GLOO=1 USE_C10D_GLOO=1')\")"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=<!(node scripts/lib/find-torch.js cxxstd)", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
       "libraries": [
         "-L<!(node scripts/lib/find-torch.js libdir)",
         "-Wl,-rpath,<!(node scripts/lib/find-torch.js libdir)",

@@ -4,6 +4,8 @@
 
 #ifdef LONGROPE_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
 #endif
 
 namespace longrope {
@@ -44,7 +46,31 @@ at::Device ParseDevice(const std::string& name, const std::string& field) {
 
 void Synchronize(const at::Device& device) {
 #ifdef LONGROPE_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::device_synchronize();
+  if (!device.is_cuda()) return;
+  // device_synchronize waits on the current device only: make it the one asked for.
+  c10::cuda::OptionalCUDAGuard guard(device);
+  c10::cuda::device_synchronize();
+#endif
+}
+
+CudaMemory CudaMemoryStats(const at::Device& device) {
+  CudaMemory m;
+#ifdef LONGROPE_WITH_CUDA
+  if (!device.is_cuda()) return m;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+  // StatType::AGGREGATE is 0 in every release; its namespace moved between them (c10::cuda::
+  // CUDACachingAllocator, c10::CachingAllocator), so index it by value.
+  constexpr size_t kAll = 0;
+  m.allocated = stats.allocated_bytes[kAll].current;
+  m.peak = stats.allocated_bytes[kAll].peak;
+  m.reserved = stats.reserved_bytes[kAll].current;
+#endif
+  return m;
+}
+
+void ResetCudaPeak(const at::Device& device) {
+#ifdef LONGROPE_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
 #endif
 }
 

@@ -67,6 +67,23 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
   });
 }
 
+// cudaMemory(device, {reset}) -> {allocated, peak, reserved} bytes of the CUDA caching allocator
+// (zeros on CPU); reset: true starts a new peak after reading.
+Napi::Value CudaMemoryInfo(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (!info[0].IsString()) ThrowTypeError("device", "a device string", DescribeValue(info[0]));
+    const at::Device device = ParseDevice(info[0].As<Napi::String>().Utf8Value(), "device");
+    const bool reset = info[1].IsObject() && GetBool(info[1].As<Napi::Object>(), "reset", "cudaMemory options", false);
+    const CudaMemory m = CudaMemoryStats(device);
+    if (reset) ResetCudaPeak(device);
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("allocated", static_cast<double>(m.allocated));
+    out.Set("peak", static_cast<double>(m.peak));
+    out.Set("reserved", static_cast<double>(m.reserved));
+    return out;
+  });
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
@@ -77,6 +94,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
+  exports.Set("cudaMemory", Napi::Function::New(env, CudaMemoryInfo, "cudaMemory"));
 }
 
 }  // namespace longrope

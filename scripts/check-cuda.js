@@ -9,10 +9,12 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { findTorch } = require('./lib/find-torch');
+const { findTorch, cxxStandard } = require('./lib/find-torch');
+const { gencodeFlags } = require('./lib/cuda-archs');
 
 const root = path.resolve(__dirname, '..');
-const ARCHS = ['-gencode', 'arch=compute_80,code=sm_80', '-gencode', 'arch=compute_90a,code=sm_90a'];
+// The same -gencode flags torch's cuda.cmake derives for the real build (cmake/cuda-archs.txt).
+const ARCHS = gencodeFlags();
 
 function findNvcc() {
   const candidates = [process.env.NVCC, process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'bin', 'nvcc'),
@@ -53,7 +55,7 @@ function main() {
   const native = path.join(root, 'native');
   const results = [];
   for (const file of listFiles(native, (p) => p.endsWith('.cu'))) {
-    const r = spawnSync(nvcc, ['-std=c++17', '-O3', ...ARCHS, '-I', native, '-c', file, '-o', path.join(out, path.basename(file) + '.o')], { encoding: 'utf8' });
+    const r = spawnSync(nvcc, ['-std=c++17', '-O3', '--use_fast_math', ...ARCHS, '-I', native, '-c', file, '-o', path.join(out, path.basename(file) + '.o')], { encoding: 'utf8' });
     results.push({ file: path.relative(root, file), compiler: 'nvcc', ok: r.status === 0, output: (r.stderr || '') + (r.stdout || '') });
   }
   const cudaSources = listFiles(native, (p) => p.endsWith('.cc') && fs.readFileSync(p, 'utf8').includes('LONGROPE_WITH_CUDA'));
@@ -64,7 +66,7 @@ function main() {
       continue;
     }
     const includes = [native, path.join(out, 'shim'), path.join(cudaHome, 'include'), ...torch.includeDirs].flatMap((d) => ['-I', d]);
-    const r = spawnSync('g++', ['-std=gnu++17', '-fsyntax-only', '-DLONGROPE_WITH_CUDA=1', '-DNAPI_VERSION=8',
+    const r = spawnSync('g++', [`-std=gnu++${cxxStandard(torch).slice(3)}`, '-fsyntax-only', '-DLONGROPE_WITH_CUDA=1', '-DNAPI_VERSION=8',
       '-D_GLIBCXX_USE_CXX11_ABI=1', ...includes, '-I', path.join(root, 'node_modules', 'node-addon-api'),
       '-I', path.join(root, 'node_modules', 'node-api-headers', 'include'), file], { encoding: 'utf8' });
     results.push({ file: path.relative(root, file), compiler: 'g++ (CUDA branch)', ok: r.status === 0, output: r.stderr || '' });

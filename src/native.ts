@@ -193,7 +193,10 @@ export interface NativeAttentionOptions {
   slidingWindow?: number;
   queryOffset?: number;
   tile?: number;
-  impl?: 'tiled' | 'naive' | 'auto';
+  /** SDPA's masked path: mask elements per call (query block x visible keys); default 2^24. */
+  sdpaMaskElements?: number;
+  /** Default 'tiled' on CPU, 'auto' (what the model runs: SDPA) on CUDA. 'sdpa' needs libtorch >= 2.1. */
+  impl?: 'tiled' | 'naive' | 'auto' | 'sdpa';
   device?: string;
 }
 
@@ -242,6 +245,13 @@ export interface NativeBinding {
   attention(options: NativeAttentionOptions & { gradOut: Float32Array }): Promise<{ out: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }>;
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
+  /** Causal attention through the model's path on random device tensors: median ms and TFLOP/s. */
+  attentionBenchmark(options: {
+    batch?: number; seq?: number; heads?: number; kvHeads?: number; headDim?: number; slidingWindow?: number;
+    dtype?: 'float32' | 'bfloat16'; device?: string; iterations?: number; warmup?: number;
+  }): Promise<{ ms: number; tflops: number }>;
+  /** Bytes of the CUDA caching allocator on `device` (zeros on CPU); reset starts a new peak. */
+  cudaMemory(device: string, options?: { reset?: boolean }): { allocated: number; peak: number; reserved: number };
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   /** Backends this build has (Gloo needs libgloo-dev at build time, NCCL a CUDA build). */
   distInfo(): { gloo: boolean; nccl: boolean };
@@ -282,10 +292,20 @@ function loadFailure(cause: unknown): Error {
 
 let cached: NativeBinding | undefined;
 
-/** The native binding, loaded on first use. Throws an error listing fixes when it cannot load. */
+/**
+ * The native binding, loaded on first use. Throws an error listing fixes when it cannot load.
+ * LONGROPE_ADDON=/path/to/longrope.node loads that file instead of ./build's (CI runs the tests
+ * against second builds made with PyTorch wheels; the GPU check runs its own build).
+ */
 export function native(): NativeBinding {
   if (cached) return cached;
   try {
+    const explicit = process.env.LONGROPE_ADDON;
+    if (explicit) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      cached = require(path.resolve(explicit)) as NativeBinding;
+      return cached;
+    }
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeBinding;
     cached = bindings({ bindings: 'longrope', module_root: ROOT });

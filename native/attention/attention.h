@@ -5,7 +5,8 @@
 //  - CPU training (grad enabled and an input requires it): the same tiled forward as an autograd
 //    function with a tiled backward (attention_tiled.h), O(seq) memory too.
 //  - CUDA: at::scaled_dot_product_attention (torch >= 2.1), so the flash backend runs for bf16;
-//    with an older torch, the naive path below.
+//    masked cases (a sliding window, a query offset) in query blocks (attention_sdpa.cc); with an
+//    older torch, the naive path below.
 // CausalAttentionNaive: plain differentiable ops over the full [Sq, Sk] score matrix (fp32) with
 // an explicit mask. CausalAttention uses it only on CUDA without SDPA; otherwise it runs when
 // asked for: the model's impl 'naive' (the benchmark baseline and a second reference in tests)
@@ -26,6 +27,9 @@ struct AttentionOptions {
   // false: every key is visible to every query, any Sq and Sk (the off-diagonal blocks of ring
   // attention, native/attention/ring_attention.cc). Tiled CPU kernels only.
   bool causal = true;
+  // SDPA's masked path: mask elements per call (query block x visible keys), bounding the mask's
+  // memory and staying clear of 32-bit index arithmetic in PyTorch's kernels.
+  int64_t sdpa_mask_elements = int64_t{1} << 24;
 };
 
 // q: [B, Sq, H, D], k/v: [B, Sk, KV, D] with H % KV == 0 and Sk = query_offset + Sq.
@@ -35,6 +39,10 @@ at::Tensor CausalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
 
 at::Tensor CausalAttentionTiledCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const AttentionOptions& opts, const JobControl* job = nullptr);
+// at::scaled_dot_product_attention (attention_sdpa.cc): any device, libtorch >= 2.1 only.
+bool SdpaAvailable();
+at::Tensor CausalAttentionSdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const AttentionOptions& opts);
 at::Tensor CausalAttentionNaive(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const AttentionOptions& opts);
 

@@ -5,6 +5,8 @@
 // ATen's vectorised kernels, each parallel internally), which avoids nesting our own thread pool
 // around BLAS. GQA: the G query heads of a group share their K/V head, so a group's queries are
 // stacked as one [G * tq, D] matrix against the shared [tk, D] keys: K/V are never repeated.
+#include <c10/core/GradMode.h>
+
 #include <cmath>
 #include <limits>
 
@@ -60,7 +62,7 @@ void MaskBlock(at::Tensor& scores, const GroupedAttention& g, int64_t q0, int64_
 
 at::Tensor TiledAttentionForward(const GroupedAttention& g, const AttentionOptions& opts, const JobControl* job,
                                  at::Tensor* lse) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const int64_t bk = g.batch * g.kv_heads, tile = std::max<int64_t>(16, opts.tile);
   const float neg_inf = -std::numeric_limits<float>::infinity();
   at::Tensor out = at::empty({bk, g.group, g.sq, g.d}, g.q.options());
@@ -94,7 +96,7 @@ at::Tensor TiledAttentionForward(const GroupedAttention& g, const AttentionOptio
 
 at::Tensor CausalAttentionTiledCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const AttentionOptions& opts, const JobControl* job) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const GroupedAttention g = GroupAttentionInputs(q, k, v, opts);
   return UngroupQueries(TiledAttentionForward(g, opts, job, nullptr), g, q.scalar_type());
 }

@@ -3,6 +3,7 @@
 // O(seq) and causal blocks above the diagonal cost nothing, forward or backward.
 //   P = exp(S - lse), dV += P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
 //   dQ += dS K * scale, dK += dS^T Q * scale.
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "attention/attention_tiled.h"
@@ -68,7 +69,7 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     auto saved = ctx->get_saved_variables();
     const AttentionOptions o = OptionsFrom(ctx);
     const GroupedAttention g = GroupAttentionInputs(saved[0], saved[1], saved[2], o);

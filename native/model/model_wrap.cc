@@ -1,6 +1,8 @@
 #include "model/model_wrap.h"
 
 #include "addon_data.h"
+#include <c10/core/GradMode.h>
+
 #include "common.h"
 #include "device.h"
 #include "job_wrap.h"
@@ -158,7 +160,7 @@ Napi::Value ModelWrap::Nll(const Napi::CallbackInfo& info) {
     return RunAsync<at::Tensor>(
         info.Env(),
         [model, c, score_from]() {
-          at::NoGradGuard no_grad;
+          c10::NoGradGuard no_grad;
           c.control.job.SetTotal(model->config().layers + 1);
           return model->Nll(c.tokens, c.offset, score_from, c.rope, c.fwd, &c.control.job).nll;
         },
@@ -175,7 +177,7 @@ Napi::Value ModelWrap::Logits(const Napi::CallbackInfo& info) {
     return RunAsync<at::Tensor>(
         info.Env(),
         [model, c, last_n]() {
-          at::NoGradGuard no_grad;
+          c10::NoGradGuard no_grad;
           return model->Logits(c.tokens, c.offset, last_n, c.rope, c.fwd, &c.control.job);
         },
         [control = c.control](Napi::Env env, at::Tensor& logits) -> Napi::Value { return Float32ArrayFromTensor(env, logits); });
@@ -206,7 +208,7 @@ Napi::Value ModelWrap::Generate(const Napi::CallbackInfo& info) {
     return RunAsync<GenerateResult>(
         info.Env(),
         [=]() mutable {
-          at::NoGradGuard no_grad;
+          c10::NoGradGuard no_grad;
           control.job.SetTotal(max_new);
           return model->Generate(prompt_ids, max_new, stops, schedule, fwd, &control.job);
         },

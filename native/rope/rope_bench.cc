@@ -2,6 +2,7 @@
 // Three paths on the same q/k: the fused kernel, the naive libtorch rotate_half path (tables
 // precomputed for both, as a model computes them once per forward), and a plain copy of q and k,
 // which moves the same bytes and so measures this machine's achievable memory bandwidth.
+#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -44,7 +45,7 @@ double MedianMs(const BenchConfig& c, Fn&& fn) {
 }
 
 BenchResult Run(const BenchConfig& c) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const auto opts = at::TensorOptions().dtype(c.dtype).device(c.device);
   at::Tensor q = at::randn({c.batch, c.seq, c.heads, c.head_dim}, opts);
   at::Tensor k = at::randn({c.batch, c.seq, c.kv_heads, c.head_dim}, opts);

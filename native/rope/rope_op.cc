@@ -28,6 +28,10 @@ class FusedRopeFunction : public torch::autograd::Function<FusedRopeFunction> {
                                                 int64_t layout) {
     ctx->save_for_backward({cos, sin});
     ctx->saved_data["layout"] = layout;
+    // An output that does not reach the loss gets an undefined gradient; its stand-in zeros need
+    // that input's shape (q and k differ in heads under GQA).
+    ctx->saved_data["q_shape"] = q.sizes().vec();
+    ctx->saved_data["k_shape"] = k.sizes().vec();
     auto out = FusedRopeNoGrad(q, k, {cos, sin}, false, static_cast<RopeLayout>(layout));
     return {out.first, out.second};
   }
@@ -36,9 +40,9 @@ class FusedRopeFunction : public torch::autograd::Function<FusedRopeFunction> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto layout = static_cast<RopeLayout>(ctx->saved_data["layout"].toInt());
-    // An output that did not reach the loss arrives as an undefined gradient.
-    at::Tensor gq = grads[0].defined() ? grads[0] : at::zeros_like(grads[1]);
-    at::Tensor gk = grads[1].defined() ? grads[1] : at::zeros_like(grads[0]);
+    const at::TensorOptions options = (grads[0].defined() ? grads[0] : grads[1]).options();
+    at::Tensor gq = grads[0].defined() ? grads[0] : at::zeros(ctx->saved_data["q_shape"].toIntVector(), options);
+    at::Tensor gk = grads[1].defined() ? grads[1] : at::zeros(ctx->saved_data["k_shape"].toIntVector(), options);
     auto in = FusedRopeNoGrad(gq, gk, {saved[0], saved[1]}, true, layout);
     return {in.first, in.second, at::Tensor(), at::Tensor(), at::Tensor()};
   }

@@ -6,6 +6,8 @@
 
 #include <torch/csrc/autograd/autograd.h>
 
+#include <vector>
+
 namespace longrope {
 namespace {
 
@@ -33,7 +35,7 @@ struct RopeApplyResult {
 
 RopeApplyResult RunRopeApply(RopeApplyJob job) {
   auto prepare = [&](const at::Tensor& t) { return t.to(job.device).to(job.dtype); };
-  const bool backward = job.grad_q.defined();
+  const bool backward = job.grad_q.defined() || job.grad_k.defined();
   at::Tensor q = prepare(job.q).requires_grad_(backward), k = prepare(job.k).requires_grad_(backward);
   RopeParams params = job.params;
   at::Tensor positions = job.positions.to(job.device);
@@ -45,9 +47,13 @@ RopeApplyResult RunRopeApply(RopeApplyJob job) {
   }
   RopeApplyResult result{out.first, out.second, {}, {}};
   if (backward) {
-    torch::autograd::backward({out.first, out.second}, {prepare(job.grad_q), prepare(job.grad_k)});
-    result.grad_q = q.grad();
-    result.grad_k = k.grad();
+    // Only the outputs given a gradient reach the loss (the other one's gradient is undefined).
+    std::vector<at::Tensor> outputs, grads;
+    if (job.grad_q.defined()) outputs.push_back(out.first), grads.push_back(prepare(job.grad_q));
+    if (job.grad_k.defined()) outputs.push_back(out.second), grads.push_back(prepare(job.grad_k));
+    torch::autograd::backward(outputs, grads);
+    result.grad_q = q.grad().defined() ? q.grad() : at::zeros_like(q);
+    result.grad_k = k.grad().defined() ? k.grad() : at::zeros_like(k);
   }
   return result;
 }
@@ -82,11 +88,9 @@ Napi::Value RopeApply(const Napi::CallbackInfo& info) {
       if (offset < 0) ThrowTypeError(where + ".positionOffset", "a non-negative integer", std::to_string(offset));
       job.positions = at::arange(offset, offset + seq, at::kLong);
     }
-    if (Has(opts, "gradQ") != Has(opts, "gradK")) ThrowTypeError(where + ".gradK", "gradQ and gradK together", "only one of them");
-    if (Has(opts, "gradQ")) {
-      job.grad_q = TensorFromFloat32Array(opts.Get("gradQ"), job.q.sizes().vec(), where + ".gradQ");
-      job.grad_k = TensorFromFloat32Array(opts.Get("gradK"), job.k.sizes().vec(), where + ".gradK");
-    }
+    // gradQ and/or gradK: the gradients of sum(q_out * gradQ + k_out * gradK), a missing one 0.
+    if (Has(opts, "gradQ")) job.grad_q = TensorFromFloat32Array(opts.Get("gradQ"), job.q.sizes().vec(), where + ".gradQ");
+    if (Has(opts, "gradK")) job.grad_k = TensorFromFloat32Array(opts.Get("gradK"), job.k.sizes().vec(), where + ".gradK");
     return RunAsync<RopeApplyResult>(
         info.Env(), [job]() { return RunRopeApply(job); },
         [](Napi::Env env, RopeApplyResult& r) -> Napi::Value {

@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <c10/core/GradMode.h>
+
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -7,6 +9,7 @@
 #include <sstream>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 #include "train/autocast.h"
 
@@ -105,7 +108,7 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
   std::vector<at::Tensor> inputs;
   at::Tensor x;
   {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     auto precision = ForwardPrecision(opts, model_->device());
     x = model_->Embed(tokens);
     for (int64_t l = 0; l < model_->config().layers; ++l) {
@@ -171,11 +174,12 @@ TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOption
   }
   result.tokens = micro * tokens.size(1) * (tokens.size(2) - 1);
   auto clock = std::chrono::steady_clock::now();
-  double sq = 0;
+  // Squared norms stay on the device; one .item() for all of them (not one host sync per tensor).
+  std::vector<at::Tensor> squares;
   for (auto& [name, p] : params_) {
-    if (p.grad().defined()) sq += p.grad().to(at::kFloat).pow(2).sum().item<double>();
+    if (p.grad().defined()) squares.push_back(p.grad().to(at::kFloat).pow(2).sum());
   }
-  result.grad_norm = std::sqrt(sq);
+  result.grad_norm = squares.empty() ? 0.0 : std::sqrt(at::stack(squares).to(at::kDouble).sum().item<double>());
   TORCH_CHECK(std::isfinite(result.loss) && std::isfinite(result.grad_norm),
               "training diverged: loss ", result.loss, ", gradient norm ", result.grad_norm);
   if (opts.clip > 0 && result.grad_norm > opts.clip) {
@@ -186,7 +190,7 @@ TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOption
   }
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(opts.lr);
   {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     optimizer_->step();
   }
   result.optimizer_ms = Lap(clock);

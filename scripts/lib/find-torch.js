@@ -81,6 +81,21 @@ function fromSystem() {
   return null;
 }
 
+/** {major, minor} of a found libtorch, from its torch/version.h (0.0 when unreadable). */
+function torchVersion(torch) {
+  const header = torch.includeDirs.map((d) => path.join(d, 'torch', 'version.h')).find((f) => fs.existsSync(f));
+  const text = header ? fs.readFileSync(header, 'utf8') : '';
+  const major = Number((/TORCH_VERSION_MAJOR (\d+)/.exec(text) || [])[1] || 0);
+  const minor = Number((/TORCH_VERSION_MINOR (\d+)/.exec(text) || [])[1] || 0);
+  return { major, minor };
+}
+
+/** The C++ dialect for this libtorch: torch's headers require C++20 from 2.12 on (CMakeLists.txt agrees). */
+function cxxStandard(torch) {
+  const { major, minor } = torchVersion(torch);
+  return major > 2 || (major === 2 && minor >= 12) ? 'c++20' : 'c++17';
+}
+
 /** The libtorch to build against, or null when none is installed. */
 function findTorch(env = process.env) {
   return fromEnv(env) || fromPython() || fromSystem();
@@ -93,9 +108,9 @@ const INSTALL_HELP = [
   '  Any libtorch zip:     export LIBTORCH=/path/to/libtorch   (or Torch_DIR=<dir with TorchConfig.cmake>)',
 ].join('\n');
 
-module.exports = { findTorch, INSTALL_HELP };
+module.exports = { findTorch, cxxStandard, INSTALL_HELP };
 
-// binding.gyp asks for single fields: `node scripts/lib/find-torch.js include|libdir|json`.
+// binding.gyp asks for single fields: `node scripts/lib/find-torch.js include|libdir|cxxstd|json`.
 if (require.main === module) {
   const torch = findTorch();
   if (!torch) {
@@ -105,5 +120,6 @@ if (require.main === module) {
   const what = process.argv[2] || 'json';
   if (what === 'include') process.stdout.write(torch.includeDirs.join(' '));
   else if (what === 'libdir') process.stdout.write(torch.libDir);
+  else if (what === 'cxxstd') process.stdout.write(cxxStandard(torch));
   else process.stdout.write(JSON.stringify(torch, null, 2) + '\n');
 }

@@ -1,11 +1,17 @@
 import test from 'ava';
 
 import { applyRotary, rotaryGradients, type RotaryOptions } from '../../src/model/rotary';
+import { native } from '../../src/native';
 import { computeRopeTables } from '../../src/rope';
 import type { RopeSpec, RopeTables } from '../../src/rope/types';
 import { maxErrors, randomArray, randomTensor, referenceRope, roundToBf16 } from '../helpers/reference-rope';
 
 const HEAD_DIM = 64;
+
+/** The rotary parameters of `tables` as the native ropeApply takes them. */
+function nativeParams(tables: RopeTables) {
+  return { invFreq: tables.invFreq, baseInvFreq: tables.baseInvFreq, attentionFactor: tables.attentionFactor, nHat: tables.nHat };
+}
 const L = 256;
 const LONG: number[] = Array.from({ length: HEAD_DIM / 2 }, (_, i) => 1 + (7 * i) / (HEAD_DIM / 2 - 1));
 
@@ -123,6 +129,27 @@ test('backward: gradients equal the inverse rotation and the libtorch autograd r
     t.true(maxErrors(fused.gradQ, naive.gradQ).abs < 2e-5);
     t.true(maxErrors(fused.gradK, naive.gradK).abs < 2e-5);
   }
+});
+
+test('backward with one output off the loss (GQA): the fused op gives each input its own shape', async (t) => {
+  // Only q's output (or only k's) reaches the loss; the other arrives undefined in the fused
+  // op's backward and must become zeros of that input's shape (q has 4 heads, k 2).
+  const tables = computeRopeTables(SPECS.longrope);
+  const q = randomTensor([1, 10, 4, HEAD_DIM], 45);
+  const k = randomTensor([1, 10, 2, HEAD_DIM], 46);
+  const positions = positionsFor(10, {});
+  const gq = randomArray(q.data.length, 47);
+  const gk = randomArray(k.data.length, 48);
+  const onlyQ = await native().ropeApply({ ...nativeParams(tables), q, k, gradQ: gq });
+  t.is(onlyQ.gradQ?.length, q.data.length);
+  t.true(maxErrors(onlyQ.gradQ!, referenceRope({ data: gq, shape: q.shape }, tables, positions, 'half', true)).abs < 2e-5);
+  // Zeros (the rotation of a zero gradient may give -0).
+  t.is(onlyQ.gradK?.length, k.data.length);
+  t.true(onlyQ.gradK!.every((x) => x === 0));
+  const onlyK = await native().ropeApply({ ...nativeParams(tables), q, k, gradK: gk });
+  t.is(onlyK.gradQ?.length, q.data.length);
+  t.true(onlyK.gradQ!.every((x) => x === 0));
+  t.true(maxErrors(onlyK.gradK!, referenceRope({ data: gk, shape: k.shape }, tables, positions, 'half', true)).abs < 2e-5);
 });
 
 test('bfloat16: fused output is the fp32 result of the bf16 inputs, rounded once', async (t) => {
