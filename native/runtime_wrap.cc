@@ -10,6 +10,7 @@
 #include "allocator.h"
 #include "common.h"
 #include "device.h"
+#include "model/forward_profile.h"
 
 namespace longrope {
 namespace {
@@ -67,6 +68,24 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
   });
 }
 
+// [sync] forwardProfile(reset?: boolean) -> {attentionMs, gemmMs, ropeNormMs, lmHeadLossMs,
+// nativeCallMs}: wall time per kind of work summed over every model call since the last reset
+// (model/forward_profile.h); `reset` zeroes the counters after reading them.
+Napi::Value ForwardProfile(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const bool reset = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+    static const char* const kNames[] = {"attentionMs", "gemmMs", "ropeNormMs", "lmHeadLossMs", "nativeCallMs"};
+    static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<int>(ProfilePart::kCount), "one name per part");
+    Napi::Object out = Napi::Object::New(info.Env());
+    auto& counters = ProfileCounters();
+    for (int i = 0; i < static_cast<int>(ProfilePart::kCount); ++i) {
+      const int64_t ns = reset ? counters[i].exchange(0) : counters[i].load();
+      out.Set(kNames[i], static_cast<double>(ns) / 1e6);
+    }
+    return out;
+  });
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
@@ -76,6 +95,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   if (threads > 0) at::set_num_threads(threads);
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("forwardProfile", Napi::Function::New(env, ForwardProfile, "forwardProfile"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
 }
 

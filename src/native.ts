@@ -197,6 +197,15 @@ export interface NativeAttentionOptions {
   device?: string;
 }
 
+/** Milliseconds per kind of work in the model's native calls (native/model/forward_profile.h). */
+export interface NativeForwardProfile {
+  attentionMs: number;
+  gemmMs: number;
+  ropeNormMs: number;
+  lmHeadLossMs: number;
+  nativeCallMs: number;
+}
+
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
@@ -208,6 +217,12 @@ export interface NativeBinding {
   attention(options: NativeAttentionOptions & { gradOut: Float32Array }): Promise<{ out: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }>;
   attention(options: NativeAttentionOptions): Promise<Float32Array>;
   matmulBenchmark(options: { m?: number; n?: number; k?: number; iterations?: number }): Promise<{ gflops: number; ms: number }>;
+  /**
+   * Wall time per kind of work summed over every model call since the last reset (attention,
+   * projection and MLP GEMMs, RoPE + norms + activation, LM head + loss, and the whole native
+   * call); `reset` zeroes the counters after reading them. For `npm run bench:model`.
+   */
+  forwardProfile(reset?: boolean): NativeForwardProfile;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;
