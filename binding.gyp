@@ -17,6 +17,7 @@
         "native/attention/attention.cc",
         "native/attention/attention_naive.cc",
         "native/attention/attention_tiled_cpu.cc",
+        "native/attention/attention_flash_cpu.cc",
         "native/attention/attention_tiled_grad.cc",
         "native/attention/attention_wrap.cc",
         "native/model/weights.cc",
