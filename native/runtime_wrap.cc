@@ -77,9 +77,9 @@ double ProcessCpuMs() {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-// [async] attentionBenchmark({seq, heads, headDim, tile, iterations, impl: 'flash' | 'aten'})
+// [async] attentionBenchmark({seq, heads, headDim, tile, iterations, impl: 'flash' | 'flash-avx2' | 'aten'})
 // -> Promise<{ms, cpuMs, gflops}>: causal self-attention (batch 1, random fp32) through our AVX2
-// kernel or the ATen-tiled one, best of `iterations` by wall time and by process CPU time (the
+// kernel (AVX-512 where the CPU has it, or AVX2 only) or the ATen-tiled one, best of `iterations` by wall time and by process CPU time (the
 // latter is what a loaded machine cannot inflate much); gflops counts the causal half, 4 S^2/2 H D.
 Napi::Value AttentionBenchmark(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
@@ -89,7 +89,9 @@ Napi::Value AttentionBenchmark(const Napi::CallbackInfo& info) {
                   d = GetInteger(opts, "headDim", where, 64), tile = GetInteger(opts, "tile", where, 256),
                   iters = GetInteger(opts, "iterations", where, 3);
     const std::string impl = GetString(opts, "impl", where, std::string("flash"));
-    if (impl != "flash" && impl != "aten") ThrowTypeError(where + ".impl", "'flash' or 'aten'", "'" + impl + "'");
+    if (impl != "flash" && impl != "flash-avx2" && impl != "aten") {
+      ThrowTypeError(where + ".impl", "'flash', 'flash-avx2' or 'aten'", "'" + impl + "'");
+    }
     return RunAsync<std::array<double, 3>>(
         info.Env(),
         [=]() {
@@ -97,7 +99,7 @@ Napi::Value AttentionBenchmark(const Napi::CallbackInfo& info) {
           AttentionOptions a;
           a.tile = tile;
           auto run = [&]() {
-            if (impl == "flash") return FlashAttentionCpu(q, k, v, a, nullptr, nullptr);
+            if (impl != "aten") return FlashAttentionCpu(q, k, v, a, nullptr, nullptr, impl == "flash");
             const GroupedAttention g = GroupAttentionInputs(q, k, v, a);
             return UngroupQueries(TiledAttentionForward(g, a, nullptr, nullptr), g, at::kFloat);
           };

@@ -223,8 +223,8 @@ export interface NativeBinding {
    * call); `reset` zeroes the counters after reading them. For `npm run bench:model`.
    */
   forwardProfile(reset?: boolean): NativeForwardProfile;
-  /** Causal self-attention speed (batch 1, random fp32): our AVX2 kernel ('flash') or the ATen-tiled one ('aten'). */
-  attentionBenchmark(options: { seq?: number; heads?: number; headDim?: number; tile?: number; iterations?: number; impl?: 'flash' | 'aten' }): Promise<{ ms: number; cpuMs: number; gflops: number }>;
+  /** Causal self-attention speed (batch 1, random fp32): our kernel ('flash', or 'flash-avx2' without AVX-512) or the ATen-tiled one ('aten'). */
+  attentionBenchmark(options: { seq?: number; heads?: number; headDim?: number; tile?: number; iterations?: number; impl?: 'flash' | 'flash-avx2' | 'aten' }): Promise<{ ms: number; cpuMs: number; gflops: number }>;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   loadModel(options: NativeJobOptions & {
     config: NativeModelConfig;

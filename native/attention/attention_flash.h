@@ -14,7 +14,9 @@ bool FlashAttentionCpuAvailable(const at::Tensor& q);
 
 // q [B, Sq, H, D], k/v [B, Sk, KV, D] (Sk = query_offset + Sq) -> [B, Sq, H, D] in q's dtype,
 // computed in fp32. Fills lse [B, H, Sq] (natural log-sum-exp of each row's scaled scores) when given.
+// AVX-512 is used where the CPU has it, head_dim % 16 == 0 and `avx512` allows it (benchmarks).
 at::Tensor FlashAttentionCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                             const AttentionOptions& opts, const JobControl* job, at::Tensor* lse);
+                             const AttentionOptions& opts, const JobControl* job, at::Tensor* lse,
+                             bool avx512 = true);
 
 }  // namespace longrope
