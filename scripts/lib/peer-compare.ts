@@ -28,6 +28,10 @@ export interface PeerRow {
   peerMs: number | null;
   /** peer time over ours: > 1 means we are faster. */
   speedupVsPeer: number | null;
+  /** Least process CPU time of a window (all threads), ours and the peer's, and their ratio. */
+  oursCpuMs: number;
+  peerCpuMs: number | null;
+  speedupVsPeerCpu: number | null;
   oursMeanNll: number;
   peerMeanNll: number | null;
   nllRelativeDifference: number | null;
@@ -77,7 +81,7 @@ function repeatsFor(length: number): number {
   return length <= 8192 ? 3 : 1;
 }
 
-interface PeerLine { length: number; ms: number; nllSum: number; torch: string; transformers: string; attention: string; threads: number }
+interface PeerLine { length: number; ms: number; cpuMs: number; nllSum: number; torch: string; transformers: string; attention: string; threads: number }
 
 function runPeer(python: string, windows: { dir: string; tokens: Int32Array }[], threads: number): PeerLine[] | { skipped: string } {
   const request = JSON.stringify({
@@ -107,7 +111,7 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
   try {
     const model = await Model.load(modelDir);
     const threads = native().runtimeInfo().threads;
-    const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
+    const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerCpuMs' | 'speedupVsPeerCpu' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
     const windows: { dir: string; tokens: Int32Array }[] = [];
     await model.nll(documentTokens(512), { rope: yarnSpec(modelDir, 512) });  // warm-up
     for (const n of lengths) {
@@ -115,26 +119,33 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
       const spec = yarnSpec(modelDir, n);
       windows.push({ dir: hfDirFor(modelDir, spec, tmp), tokens });
       const times: number[] = [];
+      const cpu: number[] = [];
       let nll: Float32Array | null = null;
       native().forwardProfile(true);
       for (let i = 0; i < repeatsFor(n); i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         nll = await model.nll(tokens, { rope: spec });
         times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
       }
       const profile = native().forwardProfile(true);
       const sum = nll!.reduce((a, b) => a + b, 0);
-      ours.push({ length: n, oursMs: Math.round(median(times)), oursMeanNll: sum / nll!.length,
+      ours.push({ length: n, oursMs: Math.round(median(times)), oursCpuMs: Math.round(Math.min(...cpu)), oursMeanNll: sum / nll!.length,
         breakdownMs: perWindow(profile, times.length, times.reduce((a, b) => a + b, 0)) });
     }
     model.dispose();
     const python = peerPython();
     const peer = runPeer(python, windows, threads);
     const rows: PeerRow[] = ours.map((o, i) => {
-      if (!Array.isArray(peer)) return { ...o, peerMs: null, speedupVsPeer: null, peerMeanNll: null, nllRelativeDifference: null };
+      if (!Array.isArray(peer)) {
+        return { ...o, peerMs: null, speedupVsPeer: null, peerCpuMs: null, speedupVsPeerCpu: null, peerMeanNll: null, nllRelativeDifference: null };
+      }
       const p = peer[i];
       const peerMean = p.nllSum / (o.length - 1);
-      return { ...o, peerMs: Math.round(p.ms), speedupVsPeer: p.ms / o.oursMs, peerMeanNll: peerMean,
+      return { ...o, peerMs: Math.round(p.ms), speedupVsPeer: p.ms / o.oursMs, peerCpuMs: Math.round(p.cpuMs),
+        speedupVsPeerCpu: p.cpuMs / o.oursCpuMs, peerMeanNll: peerMean,
         nllRelativeDifference: Math.abs(o.oursMeanNll - peerMean) / peerMean };
     });
     const info = Array.isArray(peer)
