@@ -6,7 +6,6 @@
  * mean NLLs, and where our window's time went (native counters from `forwardProfile`).
  * Skips the peer with a stated reason where no Python with torch and transformers is found.
  */
-import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -17,9 +16,9 @@ import { native, type NativeForwardProfile } from '../../src/native';
 import { hfConfigPatchFromSpec } from '../../src/rope/hf-config';
 import type { RopeSpec } from '../../src/rope/types';
 import { median } from './median';
+import { runPeer } from './peer-python';
 
 const ROOT = path.join(__dirname, '..', '..');
-const PEER_SCRIPT = path.join(ROOT, 'tools', 'peer', 'transformers_nll.py');
 
 /** One window length's figures. Times in ms (medians); breakdown in ms per window. */
 export interface PeerRow {
@@ -43,17 +42,6 @@ export interface PeerComparison {
   method: 'yarn';
   peer: { python: string; torch: string; transformers: string; attention: string; threads: number } | { skipped: string };
   rows: PeerRow[];
-}
-
-/** The first Python that can run the peer: $LONGROPE_PEER_PYTHON, the project's CPU venvs, python3. */
-function peerPython(): string {
-  const home = os.homedir();
-  const candidates = [
-    process.env.LONGROPE_PEER_PYTHON,
-    path.join(home, '.cache', 'longrope', 'venv-cpu', 'bin', 'python'),
-    path.join(home, '.cache', 'longrope', 'venv-peer', 'bin', 'python'),
-  ].filter((p): p is string => !!p);
-  return candidates.find((p) => fs.existsSync(p)) ?? 'python3';
 }
 
 /** Bytes of the repository's prose (the tiny model is byte-level), repeated to `n` tokens. */
@@ -83,17 +71,11 @@ function repeatsFor(length: number): number {
 
 interface PeerLine { length: number; ms: number; cpuMs: number; nllSum: number; torch: string; transformers: string; attention: string; threads: number }
 
-function runPeer(python: string, windows: { dir: string; tokens: Int32Array }[], threads: number): PeerLine[] | { skipped: string } {
-  const request = JSON.stringify({
+function runTransformers(windows: { dir: string; tokens: Int32Array }[], threads: number) {
+  return runPeer<PeerLine>('transformers_nll.py', {
     threads,
     windows: windows.map((w) => ({ dir: w.dir, tokens: Array.from(w.tokens), repeats: repeatsFor(w.tokens.length) })),
   });
-  const r = spawnSync(python, [PEER_SCRIPT], { input: request, encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.error) return { skipped: `cannot run ${python}: ${r.error.message}` };
-  const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  if (r.status === 3) return { skipped: lines[0]?.skipped ?? 'python packages missing' };
-  if (r.status !== 0) return { skipped: `${python} ${PEER_SCRIPT} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}` };
-  return lines as PeerLine[];
 }
 
 function perWindow(p: NativeForwardProfile, windows: number, wallMs: number): PeerRow['breakdownMs'] {
@@ -136,10 +118,10 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
         breakdownMs: perWindow(profile, times.length, times.reduce((a, b) => a + b, 0)) });
     }
     model.dispose();
-    const python = peerPython();
-    const peer = runPeer(python, windows, threads);
+    const run = runTransformers(windows, threads);
+    const peer = 'lines' in run ? run.lines : null;
     const rows: PeerRow[] = ours.map((o, i) => {
-      if (!Array.isArray(peer)) {
+      if (!peer) {
         return { ...o, peerMs: null, speedupVsPeer: null, peerCpuMs: null, speedupVsPeerCpu: null, peerMeanNll: null, nllRelativeDifference: null };
       }
       const p = peer[i];
@@ -148,9 +130,9 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
         speedupVsPeerCpu: p.cpuMs / o.oursCpuMs, peerMeanNll: peerMean,
         nllRelativeDifference: Math.abs(o.oursMeanNll - peerMean) / peerMean };
     });
-    const info = Array.isArray(peer)
-      ? { python, torch: peer[0].torch, transformers: peer[0].transformers, attention: peer[0].attention, threads: peer[0].threads }
-      : peer;
+    const info = peer && 'python' in run
+      ? { python: run.python, torch: peer[0].torch, transformers: peer[0].transformers, attention: peer[0].attention, threads: peer[0].threads }
+      : { skipped: 'skipped' in run ? run.skipped : 'no output' };
     return { model: path.relative(ROOT, modelDir) || modelDir, method: 'yarn', peer: info, rows };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
