@@ -31,6 +31,8 @@ export interface PeerRow {
   oursCpuMs: number;
   peerCpuMs: number | null;
   speedupVsPeerCpu: number | null;
+  /** torch's CPU SDPA alone for every layer of the window (the peer's attention share), ms. */
+  peerSdpaMs: number | null;
   oursMeanNll: number;
   peerMeanNll: number | null;
   nllRelativeDifference: number | null;
@@ -69,7 +71,7 @@ function repeatsFor(length: number): number {
   return length <= 8192 ? 3 : 1;
 }
 
-interface PeerLine { length: number; ms: number; cpuMs: number; nllSum: number; torch: string; transformers: string; attention: string; threads: number }
+interface PeerLine { length: number; ms: number; cpuMs: number; sdpaMs: number; nllSum: number; torch: string; transformers: string; attention: string; threads: number }
 
 function runTransformers(windows: { dir: string; tokens: Int32Array }[], threads: number) {
   return runPeer<PeerLine>('transformers_nll.py', {
@@ -93,7 +95,7 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
   try {
     const model = await Model.load(modelDir);
     const threads = native().runtimeInfo().threads;
-    const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerCpuMs' | 'speedupVsPeerCpu' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
+    const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerCpuMs' | 'speedupVsPeerCpu' | 'peerSdpaMs' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
     const windows: { dir: string; tokens: Int32Array }[] = [];
     await model.nll(documentTokens(512), { rope: yarnSpec(modelDir, 512) });  // warm-up
     for (const n of lengths) {
@@ -122,12 +124,13 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
     const peer = 'lines' in run ? run.lines : null;
     const rows: PeerRow[] = ours.map((o, i) => {
       if (!peer) {
-        return { ...o, peerMs: null, speedupVsPeer: null, peerCpuMs: null, speedupVsPeerCpu: null, peerMeanNll: null, nllRelativeDifference: null };
+        return { ...o, peerMs: null, speedupVsPeer: null, peerCpuMs: null, speedupVsPeerCpu: null, peerSdpaMs: null, peerMeanNll: null,
+          nllRelativeDifference: null };
       }
       const p = peer[i];
       const peerMean = p.nllSum / (o.length - 1);
       return { ...o, peerMs: Math.round(p.ms), speedupVsPeer: p.ms / o.oursMs, peerCpuMs: Math.round(p.cpuMs),
-        speedupVsPeerCpu: p.cpuMs / o.oursCpuMs, peerMeanNll: peerMean,
+        speedupVsPeerCpu: p.cpuMs / o.oursCpuMs, peerSdpaMs: Math.round(p.sdpaMs), peerMeanNll: peerMean,
         nllRelativeDifference: Math.abs(o.oursMeanNll - peerMean) / peerMean };
     });
     const info = peer && 'python' in run
