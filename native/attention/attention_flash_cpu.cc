@@ -9,7 +9,7 @@
 // are never visited. K is packed once per call into 16-key panels [D][16] (the score kernel reads
 // them as consecutive lines), V once into [Sk, D] rows; Q and the output are read and written in
 // place in the model's [B, S, H, D] layout. GQA: query heads of a group read their K/V head.
-// The vectors are GCC/Clang vector extensions compiled twice through target attributes, for AVX2 +
+// The vectors are GCC vector extensions compiled twice through target attributes, for AVX2 +
 // FMA (8 floats) and AVX-512 (16 floats, used where the CPU has it and head_dim % 16 == 0), so the
 // rest of the addon keeps the default target; FlashAttentionCpuAvailable() checks the CPU.
 #include "attention/attention_flash.h"
@@ -29,7 +29,7 @@
 
 namespace longrope {
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // __builtin_shuffle is GCC's
 namespace {
 
 // Everything below up to the two entry points is inlined into them, so each is compiled for its
@@ -398,7 +398,7 @@ at::Tensor FlashAttentionCpu(const at::Tensor& q_in, const at::Tensor& k_in, con
   return q_in.scalar_type() == at::kFloat ? out : out.to(q_in.scalar_type());
 }
 
-#else  // not x86-64 with GCC/Clang: callers use the ATen tiles
+#else  // not x86-64 with GCC: callers use the ATen tiles
 
 bool FlashAttentionCpuAvailable(const at::Tensor&) { return false; }
 

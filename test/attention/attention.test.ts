@@ -51,6 +51,8 @@ const CASES = [
   // The model's head size: full 6-row micro-tiles, several query blocks and partial key panels.
   { name: 'head size 64, 150 queries, GQA 2:1', b: 1, sq: 150, h: 4, kv: 2, d: 64, window: 0, offset: 0, tile: 64 },
   { name: 'head size 72 (a partial column panel), window 100', b: 1, sq: 130, h: 2, kv: 2, d: 72, window: 100, offset: 0, tile: 48 },
+  // head_dim % 8 != 0: the ATen-tiled fallback (the kernel on CPUs without AVX2 and off x86-64).
+  { name: 'head size 12 (ATen-tiled fallback), GQA 2:1', b: 1, sq: 40, h: 2, kv: 1, d: 12, window: 0, offset: 0, tile: 16 },
 ];
 
 for (const c of CASES) {
