@@ -18,6 +18,7 @@
         "native/attention/attention_sdpa.cc",
         "native/attention/attention_naive.cc",
         "native/attention/attention_tiled_cpu.cc",
+        "native/attention/attention_flash_cpu.cc",
         "native/attention/attention_tiled_grad.cc",
         "native/attention/attention_wrap.cc",
         "native/attention/ring_attention.cc",

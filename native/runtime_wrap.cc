@@ -4,12 +4,16 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <thread>
 
 #include "allocator.h"
 #include "common.h"
+#include "attention/attention_flash.h"
+#include "attention/attention_tiled.h"
 #include "device.h"
+#include "model/forward_profile.h"
 
 namespace longrope {
 namespace {
@@ -84,6 +88,77 @@ Napi::Value CudaMemoryInfo(const Napi::CallbackInfo& info) {
   });
 }
 
+double ProcessCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// [async] cpuAttentionBenchmark({seq, heads, headDim, tile, iterations, impl: 'flash' | 'flash-avx2' | 'aten'})
+// -> Promise<{ms, cpuMs, gflops}>: causal self-attention (batch 1, random fp32) through our AVX2
+// kernel (AVX-512 where the CPU has it, or AVX2 only) or the ATen-tiled one, best of `iterations` by wall time and by process CPU time (the
+// latter is what a loaded machine cannot inflate much); gflops counts the causal half, 4 S^2/2 H D.
+Napi::Value CpuAttentionBenchmark(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const std::string where = "cpuAttentionBenchmark options";
+    Napi::Object opts = RequireObject(info[0], where);
+    const int64_t seq = GetInteger(opts, "seq", where, 4096), heads = GetInteger(opts, "heads", where, 4),
+                  d = GetInteger(opts, "headDim", where, 64), tile = GetInteger(opts, "tile", where, 256),
+                  iters = GetInteger(opts, "iterations", where, 3);
+    const std::string impl = GetString(opts, "impl", where, std::string("flash"));
+    if (impl != "flash" && impl != "flash-avx2" && impl != "aten") {
+      ThrowTypeError(where + ".impl", "'flash', 'flash-avx2' or 'aten'", "'" + impl + "'");
+    }
+    return RunAsync<std::array<double, 3>>(
+        info.Env(),
+        [=]() {
+          at::Tensor q = at::randn({1, seq, heads, d}), k = at::randn({1, seq, heads, d}), v = at::randn({1, seq, heads, d});
+          AttentionOptions a;
+          a.tile = tile;
+          auto run = [&]() {
+            if (impl != "aten") return FlashAttentionCpu(q, k, v, a, nullptr, nullptr, impl == "flash");
+            const GroupedAttention g = GroupAttentionInputs(q, k, v, a);
+            return UngroupQueries(TiledAttentionForward(g, a, nullptr, nullptr), g, at::kFloat);
+          };
+          run();  // warm-up
+          double best = 1e30, best_cpu = 1e30;
+          for (int64_t i = 0; i < iters; ++i) {
+            const double c0 = ProcessCpuMs();
+            const auto start = std::chrono::steady_clock::now();
+            run();
+            best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+            best_cpu = std::min(best_cpu, ProcessCpuMs() - c0);
+          }
+          return std::array<double, 3>{best, best_cpu, 4.0 * seq * seq / 2 * heads * d / (best * 1e6)};
+        },
+        [](Napi::Env env, std::array<double, 3>& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("ms", r[0]);
+          out.Set("cpuMs", r[1]);
+          out.Set("gflops", r[2]);
+          return out;
+        });
+  });
+}
+
+// [sync] forwardProfile(reset?: boolean) -> {attentionMs, gemmMs, ropeNormMs, lmHeadLossMs,
+// nativeCallMs}: wall time per kind of work summed over every model call since the last reset
+// (model/forward_profile.h); `reset` zeroes the counters after reading them.
+Napi::Value ForwardProfile(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const bool reset = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+    static const char* const kNames[] = {"attentionMs", "gemmMs", "ropeNormMs", "lmHeadLossMs", "nativeCallMs"};
+    static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<int>(ProfilePart::kCount), "one name per part");
+    Napi::Object out = Napi::Object::New(info.Env());
+    auto& counters = ProfileCounters();
+    for (int i = 0; i < static_cast<int>(ProfilePart::kCount); ++i) {
+      const int64_t ns = reset ? counters[i].exchange(0) : counters[i].load();
+      out.Set(kNames[i], static_cast<double>(ns) / 1e6);
+    }
+    return out;
+  });
+}
+
 }  // namespace
 
 void InitRuntime(Napi::Env env, Napi::Object exports) {
@@ -93,6 +168,8 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   if (threads > 0) at::set_num_threads(threads);
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("cpuAttentionBenchmark", Napi::Function::New(env, CpuAttentionBenchmark, "cpuAttentionBenchmark"));
+  exports.Set("forwardProfile", Napi::Function::New(env, ForwardProfile, "forwardProfile"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
   exports.Set("cudaMemory", Napi::Function::New(env, CudaMemoryInfo, "cudaMemory"));
 }

@@ -5,6 +5,10 @@
  * Prints one JSON object with speedupVsNaive (target >= 1.5 at 4k tokens), gemmFraction (achieved
  * FLOP/s over this machine's measured fp32 GEMM rate), peakRssMB per length (NLL, one process per
  * length; target < 3 GB at 32k) and the memory estimator's prediction beside it.
+ * Then the peer: models/tiny-base with YaRN, one window per document at 2k, 8k and 32k tokens
+ * (BENCH_PEER_LENGTHS), our NLL against Hugging Face transformers' (scripts/lib/peer-compare.ts):
+ * speedupVsPeer per length (target >= 1.5), equal mean NLLs, and where our window's time goes.
+ * BENCH_PEER_ONLY=1 runs only that part.
  */
 import { execFileSync } from 'child_process';
 import fs from 'fs';
@@ -17,11 +21,21 @@ import { estimateMemory } from '../src/model/estimate';
 import { Model } from '../src/model/model';
 import { native } from '../src/native';
 import { median } from './lib/median';
+import { comparePeer } from './lib/peer-compare';
 import { writeRandomModel } from './lib/random-model';
 
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '4096,8192,16384,32768').split(',').map(Number);
 const SPEED_LENGTH = Number(process.env.BENCH_SPEED_LENGTH ?? 4096);
 const REPEATS = 3;
+const PEER_LENGTHS = (process.env.BENCH_PEER_LENGTHS ?? '2048,8192,32768').split(',').map(Number);
+const TINY_BASE = path.join(__dirname, '..', 'models', 'tiny-base');
+
+/** The comparison with transformers, printed on its own line too (it is the slow part). */
+async function peerSection(): Promise<Awaited<ReturnType<typeof comparePeer>>> {
+  const peer = await comparePeer(TINY_BASE, PEER_LENGTHS);
+  console.error(JSON.stringify({ bench: 'model-vs-transformers', ...peer }));
+  return peer;
+}
 
 /** Forward FLOPs for NLL over n tokens: every GEMM, causal attention counted once (n^2/2 pairs). */
 function forwardFlops(c: ReturnType<typeof readModelConfig>, n: number): number {
@@ -44,6 +58,11 @@ async function timeNll(model: Model, tokens: Int32Array, impl: 'fused' | 'naive'
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_PEER_ONLY === '1') {
+    const peer = await peerSection();
+    console.log(JSON.stringify({ bench: 'model', peer, pass: peerPass(peer) }, null, 2));
+    return;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-bench-model-'));
   writeRandomModel(dir);
   const config = readModelConfig(dir);
@@ -74,6 +93,7 @@ async function main(): Promise<void> {
       estimatedMB: Math.round(est.totalBytes / 2 ** 20) };
   }
   fs.rmSync(dir, { recursive: true, force: true });
+  const peer = await peerSection();
 
   const result = {
     bench: 'model',
@@ -90,10 +110,17 @@ async function main(): Promise<void> {
     peakRssMB,
     memory,
     evalOverhead: overhead,
-    targets: { speedupVsNaive: 1.5, peakRssMBAt32k: 3072, evalOverheadFraction: 0.05 },
+    peer,
+    targets: { speedupVsNaive: 1.5, peakRssMBAt32k: 3072, evalOverheadFraction: 0.05, speedupVsPeer: 1.5 },
   };
-  const pass = result.speedupVsNaive >= 1.5 && (peakRssMB[32768] ?? 0) < 3072 && overhead.overheadFraction < 0.05;
+  const pass = result.speedupVsNaive >= 1.5 && (peakRssMB[32768] ?? 0) < 3072 && overhead.overheadFraction < 0.05 &&
+    peerPass(peer);
   console.log(JSON.stringify({ ...result, pass }, null, 2));
+}
+
+/** Every length at least 1.5x the peer's speed with mean NLLs equal to 1e-5; true when the peer was skipped. */
+function peerPass(peer: Awaited<ReturnType<typeof comparePeer>>): boolean {
+  return peer.rows.every((r) => r.speedupVsPeer === null || (r.speedupVsPeer >= 1.5 && r.nllRelativeDifference! < 1e-5));
 }
 
 main().catch((e) => {

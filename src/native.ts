@@ -234,6 +234,15 @@ export interface NativeGroupRunner {
   run<T>(call: (group: NativeProcessGroup) => Promise<T>): Promise<T>;
 }
 
+/** Milliseconds per kind of work in the model's native calls (native/model/forward_profile.h). */
+export interface NativeForwardProfile {
+  attentionMs: number;
+  gemmMs: number;
+  ropeNormMs: number;
+  lmHeadLossMs: number;
+  nativeCallMs: number;
+}
+
 /** The raw binding (native/addon.cc). Public classes wrap it; users should not need it. */
 export interface NativeBinding {
   runtimeInfo(): RuntimeInfo;
@@ -252,6 +261,14 @@ export interface NativeBinding {
   }): Promise<{ ms: number; tflops: number }>;
   /** Bytes of the CUDA caching allocator on `device` (zeros on CPU); reset starts a new peak. */
   cudaMemory(device: string, options?: { reset?: boolean }): { allocated: number; peak: number; reserved: number };
+  /**
+   * Wall time per kind of work summed over every model call since the last reset (attention,
+   * projection and MLP GEMMs, RoPE + norms + activation, LM head + loss, and the whole native
+   * call); `reset` zeroes the counters after reading them. For `npm run bench:model`.
+   */
+  forwardProfile(reset?: boolean): NativeForwardProfile;
+  /** Causal self-attention speed (batch 1, random fp32): our kernel ('flash', or 'flash-avx2' without AVX-512) or the ATen-tiled one ('aten'). */
+  cpuAttentionBenchmark(options: { seq?: number; heads?: number; headDim?: number; tile?: number; iterations?: number; impl?: 'flash' | 'flash-avx2' | 'aten' }): Promise<{ ms: number; cpuMs: number; gflops: number }>;
   createTrainer(model: NativeModel, options?: { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }): NativeTrainer;
   /** Backends this build has (Gloo needs libgloo-dev at build time, NCCL a CUDA build). */
   distInfo(): { gloo: boolean; nccl: boolean };

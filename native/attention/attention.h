@@ -1,9 +1,10 @@
 // Causal self-attention for the model runtime. CausalAttention picks one implementation:
-//  - CPU inference: tiled with an online softmax (FlashAttention's recurrence on BLAS tiles):
+//  - CPU inference: tiled with an online softmax (FlashAttention's recurrence): on x86-64 with
+//    AVX2/AVX-512 our own micro-kernels (attention_flash.h), elsewhere BLAS tiles through ATen;
 //    memory is O(seq * head_dim) per head, never a [seq, seq] matrix; GQA reads shared K/V heads
 //    in place.
-//  - CPU training (grad enabled and an input requires it): the same tiled forward as an autograd
-//    function with a tiled backward (attention_tiled.h), O(seq) memory too.
+//  - CPU training (grad enabled and an input requires it): the same forward as an autograd
+//    function with a tiled backward on BLAS tiles (attention_tiled.h), O(seq) memory too.
 //  - CUDA: at::scaled_dot_product_attention (torch >= 2.1), so the flash backend runs for bf16;
 //    masked cases (a sliding window, a query offset) in query blocks (attention_sdpa.cc); with an
 //    older torch, the naive path below.

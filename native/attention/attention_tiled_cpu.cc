@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "attention/attention_flash.h"
 #include "attention/attention_tiled.h"
 
 namespace longrope {
@@ -97,6 +98,7 @@ at::Tensor TiledAttentionForward(const GroupedAttention& g, const AttentionOptio
 at::Tensor CausalAttentionTiledCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const AttentionOptions& opts, const JobControl* job) {
   c10::NoGradGuard no_grad;
+  if (FlashAttentionCpuAvailable(q)) return FlashAttentionCpu(q, k, v, opts, job, nullptr);
   const GroupedAttention g = GroupAttentionInputs(q, k, v, opts);
   return UngroupQueries(TiledAttentionForward(g, opts, job, nullptr), g, q.scalar_type());
 }

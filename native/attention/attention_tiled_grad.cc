@@ -6,6 +6,9 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <cmath>
+
+#include "attention/attention_flash.h"
 #include "attention/attention_tiled.h"
 
 namespace longrope {
@@ -50,20 +53,35 @@ AttentionOptions OptionsFrom(torch::autograd::AutogradContext* ctx) {
   return o;
 }
 
+void SaveOptions(torch::autograd::AutogradContext* ctx, double scale, int64_t window, int64_t offset, int64_t tile) {
+  ctx->saved_data["scale"] = scale;
+  ctx->saved_data["window"] = window;
+  ctx->saved_data["offset"] = offset;
+  ctx->saved_data["tile"] = tile;
+}
+
 class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFunction> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q,
                                                 const at::Tensor& k, const at::Tensor& v, double scale, int64_t window,
                                                 int64_t offset, int64_t tile) {
     AttentionOptions o{scale, window, offset, tile};
+    at::Tensor lse, out;
+    if (FlashAttentionCpuAvailable(q)) {
+      // The AVX kernel's [B, S, H, D] output and [B, H, S] lse, seen in the grouped layout the
+      // backward works in ([B*KV, G, S, D] and [B*KV, G, S]; H = KV * G, so lse needs no copy).
+      const int64_t b = q.size(0), s = q.size(1), kv = k.size(2), group = q.size(2) / kv, d = q.size(3);
+      at::Tensor flat = FlashAttentionCpu(q, k, v, o, nullptr, &lse);
+      out = flat.to(at::kFloat).view({b, s, kv, group, d}).permute({0, 2, 3, 1, 4}).reshape({b * kv, group, s, d});
+      lse = lse.view({b * kv, group, s});
+      ctx->save_for_backward({q, k, v, out, lse});
+      SaveOptions(ctx, scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(d)), window, offset, tile);
+      return {flat};
+    }
     const GroupedAttention g = GroupAttentionInputs(q, k, v, o);
-    at::Tensor lse;
-    at::Tensor out = TiledAttentionForward(g, o, nullptr, &lse);
+    out = TiledAttentionForward(g, o, nullptr, &lse);
     ctx->save_for_backward({q, k, v, out, lse});
-    ctx->saved_data["scale"] = g.scale;
-    ctx->saved_data["window"] = window;
-    ctx->saved_data["offset"] = offset;
-    ctx->saved_data["tile"] = tile;
+    SaveOptions(ctx, g.scale, window, offset, tile);
     return {UngroupQueries(out, g, q.scalar_type())};
   }
 

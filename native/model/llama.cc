@@ -6,6 +6,7 @@
 #include <array>
 
 #include "attention/attention.h"
+#include "model/forward_profile.h"
 #include "model/fused_ops.h"
 #include "model/tensor_names.h"
 #include "rope/rope_op.h"
@@ -63,12 +64,25 @@ LlamaModel::LlamaModel(LlamaConfig c, NamedTensors weights, at::Device device, a
 }
 
 at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight, bool naive) const {
+  ProfileScope timed(ProfilePart::kRopeNorm);
   return naive ? RmsNormReference(x, weight, config_.rms_norm_eps) : FusedRmsNorm(x, weight, config_.rms_norm_eps);
 }
 
 at::Tensor LlamaModel::Mlp(const at::Tensor& h, const LayerWeights& w, const ForwardOptions& opts) const {
-  at::Tensor gate = at::linear(h, w.gate_proj), up = at::linear(h, w.up_proj);
-  return at::linear(opts.naive ? at::silu(gate) * up : FusedSwiGlu(gate, up), w.down_proj);
+  at::Tensor gate, up, act;
+  {
+    ProfileScope timed(ProfilePart::kGemm);
+    gate = at::linear(h, w.gate_proj);
+    up = at::linear(h, w.up_proj);
+  }
+  {
+    ProfileScope timed(ProfilePart::kRopeNorm);
+    act = opts.naive ? at::silu(gate) * up : FusedSwiGlu(gate, up);
+  }
+  gate.reset();
+  up.reset();
+  ProfileScope timed(ProfilePart::kGemm);
+  return at::linear(act, w.down_proj);
 }
 
 at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, const RopeAngles& angles, int64_t layer,
@@ -76,10 +90,15 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
   const bool grad = at::GradMode::is_enabled();
   const int64_t b = x_in.size(0), s = x_in.size(1), hd = config_.head_dim;
   at::Tensor h = RmsNorm(x_in, w.input_norm, opts.naive);
-  at::Tensor q = at::linear(h, w.q_proj).view({b, s, config_.heads, hd});
-  at::Tensor k = at::linear(h, w.k_proj).view({b, s, config_.kv_heads, hd});
-  at::Tensor v = at::linear(h, w.v_proj).view({b, s, config_.kv_heads, hd});
+  at::Tensor q, k, v;
+  {
+    ProfileScope timed(ProfilePart::kGemm);
+    q = at::linear(h, w.q_proj).view({b, s, config_.heads, hd});
+    k = at::linear(h, w.k_proj).view({b, s, config_.kv_heads, hd});
+    v = at::linear(h, w.v_proj).view({b, s, config_.kv_heads, hd});
+  }
   h.reset();
+  std::optional<ProfileScope> rope_timer(std::in_place, ProfilePart::kRopeNorm);
   if (opts.naive) {
     std::tie(q, k) = NaiveRopeApply(q, k, angles, RopeLayout::kHalf);  // angles are full-width here
   } else if (grad) {
@@ -87,6 +106,7 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
   } else {
     FusedRopeNoGrad(q, k, angles, false, RopeLayout::kHalf, q, k);  // fresh projections: rotate in place
   }
+  rope_timer.reset();
   AttentionOptions attn{0.0, config_.sliding_window, 0, opts.attention_tile};
   at::Tensor keys = k, values = v;
   if (cache) {
@@ -97,11 +117,18 @@ at::Tensor LlamaModel::Layer(const at::Tensor& x_in, const LayerWeights& w, cons
     values = cache->values[layer].narrow(1, 0, past + s);
     attn.query_offset = past;
   }
-  at::Tensor a = opts.attention ? opts.attention(q, keys, values, attn)
-                 : opts.naive   ? CausalAttentionNaive(q, keys, values, attn)
-                                : CausalAttention(q, keys, values, attn, job);
+  at::Tensor a, attn_out;
+  {
+    ProfileScope timed(ProfilePart::kAttention);
+    a = opts.attention ? opts.attention(q, keys, values, attn)
+        : opts.naive   ? CausalAttentionNaive(q, keys, values, attn)
+                       : CausalAttention(q, keys, values, attn, job);
+  }
   q.reset();
-  at::Tensor attn_out = at::linear(a.reshape({b, s, config_.heads * hd}), w.o_proj);
+  {
+    ProfileScope timed(ProfilePart::kGemm);
+    attn_out = at::linear(a.reshape({b, s, config_.heads * hd}), w.o_proj);
+  }
   a.reset();
   if (grad || opts.naive) {
     at::Tensor x = x_in + attn_out;
@@ -158,6 +185,7 @@ at::Tensor LlamaModel::LayerForward(const at::Tensor& x, int64_t layer, const at
 
 NllResult LlamaModel::Nll(const at::Tensor& tokens, int64_t position_offset, int64_t score_from,
                           const RopeParams& rope, const ForwardOptions& opts, const JobControl* job) const {
+  ProfileScope timed_call(ProfilePart::kNativeCall);
   const int64_t s = tokens.size(0);
   TORCH_CHECK(s >= 2, "NLL needs at least 2 tokens, got ", s);
   TORCH_CHECK(score_from >= 1 && score_from < s, "scoreFrom must be in [1, ", s - 1, "], got ", score_from);
@@ -168,6 +196,7 @@ NllResult LlamaModel::Nll(const at::Tensor& tokens, int64_t position_offset, int
   const int64_t rows = s - score_from;
   at::Tensor nll = at::empty({rows}, at::TensorOptions().dtype(at::kFloat).device(device_));
   const int64_t chunk = opts.naive ? rows : opts.chunk;
+  ProfileScope timed_head(ProfilePart::kLmHeadLoss);
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     const int64_t c = std::min(chunk, rows - r0);
     // Hidden row (score_from - 1 + r) predicts token (score_from + r).

@@ -14,6 +14,11 @@ const CASES = [
   { name: 'window wider than a tile', b: 1, sq: 70, h: 2, kv: 1, d: 8, window: 20, offset: 0, tile: 16 },
   { name: 'KV cache: 5 new queries after 40 cached keys, window 9', b: 1, sq: 5, h: 4, kv: 2, d: 8, window: 9, offset: 40, tile: 16 },
   { name: 'one query (decoding step), GQA', b: 1, sq: 1, h: 4, kv: 2, d: 16, window: 0, offset: 33, tile: 16 },
+  // The model's head size: full 6-row micro-tiles, several query blocks and partial key panels.
+  { name: 'head size 64, 150 queries, GQA 2:1', b: 1, sq: 150, h: 4, kv: 2, d: 64, window: 0, offset: 0, tile: 64 },
+  { name: 'head size 72 (a partial column panel), window 100', b: 1, sq: 130, h: 2, kv: 2, d: 72, window: 100, offset: 0, tile: 48 },
+  // head_dim % 8 != 0: the ATen-tiled fallback (the kernel on CPUs without AVX2 and off x86-64).
+  { name: 'head size 12 (ATen-tiled fallback), GQA 2:1', b: 1, sq: 40, h: 2, kv: 1, d: 12, window: 0, offset: 0, tile: 16 },
 ];
 
 for (const c of CASES) {

@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:model`'s comparison with the peer a user would run instead: Hugging Face
+ * transformers (SDPA on CPU) through tools/peer/transformers_nll.py, on the same HF directory
+ * (models/tiny-base with YaRN written into its config for each window length), the same bytes of
+ * text, one window per document. Reports per length our median time, the peer's, the ratio, both
+ * mean NLLs, and where our window's time went (native counters from `forwardProfile`).
+ * Skips the peer with a stated reason where no Python with torch and transformers is found.
+ */
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+
+import { readModelConfig } from '../../src/model/config';
+import { Model } from '../../src/model/model';
+import { native, type NativeForwardProfile } from '../../src/native';
+import { hfConfigPatchFromSpec } from '../../src/rope/hf-config';
+import type { RopeSpec } from '../../src/rope/types';
+import { median } from './median';
+import { runPeer } from './peer-python';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** One window length's figures. Times in ms (medians); breakdown in ms per window. */
+export interface PeerRow {
+  length: number;
+  oursMs: number;
+  peerMs: number | null;
+  /** peer time over ours: > 1 means we are faster. */
+  speedupVsPeer: number | null;
+  /** Least process CPU time of a window (all threads), ours and the peer's, and their ratio. */
+  oursCpuMs: number;
+  peerCpuMs: number | null;
+  speedupVsPeerCpu: number | null;
+  /** torch's CPU SDPA alone for every layer of the window (the peer's attention share), ms. */
+  peerSdpaMs: number | null;
+  oursMeanNll: number;
+  peerMeanNll: number | null;
+  nllRelativeDifference: number | null;
+  breakdownMs: { attention: number; gemm: number; ropeNormActivation: number; lmHeadLoss: number; otherNative: number; outsideNative: number };
+}
+
+export interface PeerComparison {
+  model: string;
+  method: 'yarn';
+  peer: { python: string; torch: string; transformers: string; attention: string; threads: number } | { skipped: string };
+  rows: PeerRow[];
+}
+
+/** Bytes of the repository's prose (the tiny model is byte-level), repeated to `n` tokens. */
+function documentTokens(n: number): Int32Array {
+  const text = ['README.md', 'docs/data.md', 'docs/evaluation.md']
+    .map((f) => fs.readFileSync(path.join(ROOT, f))).reduce((a, b) => Buffer.concat([a, b]));
+  return Int32Array.from({ length: n }, (_, i) => text[i % text.length]);
+}
+
+function yarnSpec(modelDir: string, length: number): RopeSpec {
+  const c = readModelConfig(modelDir);
+  return { ...c.rope, method: 'yarn', length };
+}
+
+/** An HF directory whose config carries `spec` (weights linked, not copied). */
+function hfDirFor(modelDir: string, spec: RopeSpec, parent: string): string {
+  const dir = fs.mkdtempSync(path.join(parent, `w${spec.length}-`));
+  const config = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, ...hfConfigPatchFromSpec(spec) }, null, 2));
+  fs.symlinkSync(path.resolve(modelDir, 'model.safetensors'), path.join(dir, 'model.safetensors'));
+  return dir;
+}
+
+function repeatsFor(length: number): number {
+  return length <= 8192 ? 3 : 1;
+}
+
+interface PeerLine { length: number; ms: number; cpuMs: number; sdpaMs: number; nllSum: number; torch: string; transformers: string; attention: string; threads: number }
+
+function runTransformers(windows: { dir: string; tokens: Int32Array }[], threads: number) {
+  return runPeer<PeerLine>('transformers_nll.py', {
+    threads,
+    windows: windows.map((w) => ({ dir: w.dir, tokens: Array.from(w.tokens), repeats: repeatsFor(w.tokens.length) })),
+  });
+}
+
+function perWindow(p: NativeForwardProfile, windows: number, wallMs: number): PeerRow['breakdownMs'] {
+  const d = (x: number) => Math.round(x / windows);
+  const parts = p.attentionMs + p.gemmMs + p.ropeNormMs + p.lmHeadLossMs;
+  return {
+    attention: d(p.attentionMs), gemm: d(p.gemmMs), ropeNormActivation: d(p.ropeNormMs), lmHeadLoss: d(p.lmHeadLossMs),
+    otherNative: d(p.nativeCallMs - parts), outsideNative: d(wallMs - p.nativeCallMs),
+  };
+}
+
+/** Times our NLL per window and the peer's at each length, in this process and one Python process. */
+export async function comparePeer(modelDir: string, lengths: number[]): Promise<PeerComparison> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-peer-'));
+  try {
+    const model = await Model.load(modelDir);
+    const threads = native().runtimeInfo().threads;
+    const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerCpuMs' | 'speedupVsPeerCpu' | 'peerSdpaMs' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
+    const windows: { dir: string; tokens: Int32Array }[] = [];
+    await model.nll(documentTokens(512), { rope: yarnSpec(modelDir, 512) });  // warm-up
+    for (const n of lengths) {
+      const tokens = documentTokens(n);
+      const spec = yarnSpec(modelDir, n);
+      windows.push({ dir: hfDirFor(modelDir, spec, tmp), tokens });
+      const times: number[] = [];
+      const cpu: number[] = [];
+      let nll: Float32Array | null = null;
+      native().forwardProfile(true);
+      for (let i = 0; i < repeatsFor(n); i++) {
+        const t0 = performance.now();
+        const c0 = process.cpuUsage();
+        nll = await model.nll(tokens, { rope: spec });
+        times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
+      const profile = native().forwardProfile(true);
+      const sum = nll!.reduce((a, b) => a + b, 0);
+      ours.push({ length: n, oursMs: Math.round(median(times)), oursCpuMs: Math.round(Math.min(...cpu)), oursMeanNll: sum / nll!.length,
+        breakdownMs: perWindow(profile, times.length, times.reduce((a, b) => a + b, 0)) });
+    }
+    model.dispose();
+    const run = runTransformers(windows, threads);
+    const peer = 'lines' in run ? run.lines : null;
+    const rows: PeerRow[] = ours.map((o, i) => {
+      if (!peer) {
+        return { ...o, peerMs: null, speedupVsPeer: null, peerCpuMs: null, speedupVsPeerCpu: null, peerSdpaMs: null, peerMeanNll: null,
+          nllRelativeDifference: null };
+      }
+      const p = peer[i];
+      const peerMean = p.nllSum / (o.length - 1);
+      return { ...o, peerMs: Math.round(p.ms), speedupVsPeer: p.ms / o.oursMs, peerCpuMs: Math.round(p.cpuMs),
+        speedupVsPeerCpu: p.cpuMs / o.oursCpuMs, peerSdpaMs: Math.round(p.sdpaMs), peerMeanNll: peerMean,
+        nllRelativeDifference: Math.abs(o.oursMeanNll - peerMean) / peerMean };
+    });
+    const info = peer && 'python' in run
+      ? { python: run.python, torch: peer[0].torch, transformers: peer[0].transformers, attention: peer[0].attention, threads: peer[0].threads }
+      : { skipped: 'skipped' in run ? run.skipped : 'no output' };
+    return { model: path.relative(ROOT, modelDir) || modelDir, method: 'yarn', peer: info, rows };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
