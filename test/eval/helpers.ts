@@ -37,7 +37,7 @@ export class FakeModel implements ScoringModel {
   async nll(tokens: ArrayLike<number>, options: { rope?: RopeChoice; ropeLength?: number; scoreFrom?: number } = {}): Promise<Float32Array> {
     const ids = Array.from(tokens);
     const scoreFrom = options.scoreFrom ?? 1;
-    this.calls.push({ tokens: ids, scoreFrom, rope: options.rope, ropeLength: options.ropeLength });
+    this.calls.push({ tokens: ids, scoreFrom, rope: options.rope, ...(options.ropeLength === undefined ? {} : { ropeLength: options.ropeLength }) });
     const out = new Float32Array(ids.length - scoreFrom);
     for (let t = scoreFrom; t < ids.length; t++) out[t - scoreFrom] = this.fn(ids, t);
     return out;
