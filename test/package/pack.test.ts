@@ -81,7 +81,7 @@ test('the packed library installs with its prebuilt addon and works from CommonJ
   const installed = path.join(project, 'node_modules', 'longrope');
   t.true(fs.existsSync(path.join(installed, 'dist', 'index.d.ts')), 'declarations ship');
   t.false(fs.existsSync(path.join(installed, 'src')), 'compiled JavaScript ships, not the TypeScript sources');
-  for (const f of ['CMakeLists.txt', 'native/addon.cc', 'scripts/build.js', 'scripts/lib/find-torch.js']) {
+  for (const f of ['CMakeLists.txt', 'cmake/longrope_cuda_env.cmake', 'cmake/cuda-archs.txt', 'native/addon.cc', 'scripts/build.js', 'scripts/lib/find-torch.js']) {
     t.true(fs.existsSync(path.join(installed, f)), `${f} ships (other machines build from source)`);
   }
 
