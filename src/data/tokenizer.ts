@@ -13,7 +13,6 @@
  * `"tokenizer_class": "LongropeByteTokenizer"` uses {@link ByteTokenizer} (no tokenizer.json
  * needed). Our bundled tiny model (part 3) is saved that way.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';

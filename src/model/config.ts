@@ -3,7 +3,6 @@
  * native side can trust the numbers (a shape it computes from them must match the weights).
  * Defaults follow transformers' LlamaConfig/MistralConfig where a field may be absent.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { describeValue } from '../common/errors';

@@ -3,7 +3,6 @@
  * `--output`), read back and checked. Reports depend on these JSON shapes only, never on models
  * or on the evaluation code.
  */
-import fs from 'fs';
 import path from 'path';
 
 import { describeValue, InputError } from '../common/errors';
