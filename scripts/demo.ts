@@ -16,7 +16,6 @@ import fs from 'fs';
 import path from 'path';
 
 import { readJsonFile, writeJsonAtomic } from '../src/common/files';
-import { evalDocuments } from '../src/data';
 import { ByteTokenizer } from '../src/data/tokenizer';
 import { evaluatePasskey, evaluatePerplexity } from '../src/eval';
 import { exportModel } from '../src/model/export';
@@ -26,6 +25,7 @@ import { writeReport } from '../src/report/report';
 import type { RopeSpec } from '../src/rope/types';
 import { perplexityFitness, runSearch } from '../src/search';
 import { progressBar } from '../src/train/progress';
+import { searchSplit } from './lib/search-split';
 
 const ROOT = path.resolve(__dirname, '..');
 const MODEL = path.join(ROOT, 'models', 'tiny-base');
@@ -56,9 +56,7 @@ async function main(): Promise<void> {
 
   const model = await Model.load(MODEL);
   const tok = new ByteTokenizer();
-  const docs = (await evalDocuments()).map((d) => Int32Array.from(tok.encode(d.text, { addBos: false })));
-  const searchDocs = docs.filter((_, i) => i % 2 === 0);
-  const heldOut = docs.filter((_, i) => i % 2 === 1);
+  const { searchPool: searchDocs, heldOut } = await searchSplit();
   const L = model.config.rope.originalLength;
   const target = 8 * L;
   const plain = { headDim: model.config.rope.headDim, base: model.config.rope.base, originalLength: L, length: target };

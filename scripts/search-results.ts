@@ -10,12 +10,12 @@ import fs from 'fs';
 import path from 'path';
 
 import { writeJsonAtomic } from '../src/common/files';
-import { evalDocuments } from '../src/data';
 import { ByteTokenizer } from '../src/data/tokenizer';
 import { buildNeedleRows, evaluatePasskey } from '../src/eval';
 import { Model } from '../src/model/model';
 import type { RopeSpec } from '../src/rope/types';
 import { needleFitness, perplexityFitness, runSearch, theoreticalCriticalDim, type SearchResult } from '../src/search';
+import { heldOutWindows, searchSplit } from './lib/search-split';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -41,9 +41,7 @@ async function main(): Promise<void> {
   const target = Number(o.target);
   const model = await Model.load(o.model);
   const tok = new ByteTokenizer();
-  const docs = (await evalDocuments()).map((d) => Int32Array.from(tok.encode(d.text, { addBos: false })));
-  const searchPool = docs.filter((_, i) => i % 2 === 0);
-  const heldOut = docs.filter((_, i) => i % 2 === 1);
+  const { searchPool, heldOut } = await searchSplit();
   const base = model.config.rope;
   const settings = { population: +o.population, parents: +o.parents, mutations: +o.mutations, crossovers: +o.crossovers, iterations: +o.iterations, seed: 0 };
   const searches: { variant: Variant; result: SearchResult }[] = [];
@@ -65,8 +63,7 @@ async function main(): Promise<void> {
     searches.push({ variant: v, result });
   }
   // Held-out comparison: non-overlapping windows of `target` tokens (BOS + target-1), up to 3 per document.
-  const windows: Int32Array[] = [];
-  for (const d of heldOut) for (let s = 0; s + target - 1 <= d.length && s < 3 * (target - 1); s += target - 1) windows.push(Int32Array.from([model.config.bosTokenId!, ...d.subarray(s, s + target - 1)]));
+  const windows = heldOutWindows(heldOut, target, model.config.bosTokenId!);
   const s = target / base.originalLength;
   const plain = { headDim: base.headDim, base: base.base, originalLength: base.originalLength, length: target };
   const methods: { name: string; spec: RopeSpec }[] = [

@@ -59,7 +59,7 @@ export function registerExtendCommand(program: Command): void {
       if (finetuneLength <= L) throw new Error(`Expected a --finetune-length above the original window ${L} but received ${finetuneLength}`);
       if (targetLength <= finetuneLength) throw new Error(`Expected a --target-length above --finetune-length ${finetuneLength} but received ${targetLength}`);
       const steps = parsePositiveInt(f.steps, '--steps');
-      const { settings, samples, seed } = parseSearchSizes(f);
+      const { settings, samples, seed, screening } = parseSearchSizes(f);
       const recoveryMaxFactor = f.recoveryMaxFactor === undefined ? undefined : parsePositiveNumber(f.recoveryMaxFactor, '--recovery-max-factor');
       checkOutputPath(f.out, '--out', 'dir');
       listDataFiles(f.data);
@@ -69,7 +69,7 @@ export function registerExtendCommand(program: Command): void {
       const recipe = RECIPES.llama.schedule;
       const result = await extend({
         modelDir: f.model, out: f.out, finetuneLength, targetLength, documents, seed, resume: Boolean(f.resume),
-        samples, settings,
+        samples, settings, screening,
         recoveryMaxFactor,
         finetune: {
           steps,

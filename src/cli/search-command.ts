@@ -115,14 +115,15 @@ export function registerSearchCommand(program: Command): void {
       }
       const settings = plan.settings;
       const sizes = { population: 64, mutations: 16, crossovers: 16, iterations: 40, ...settings };
-      const total = sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers);
+      // Progress counts evaluation events: with screening, every candidate's plus the promoted share's.
+      const total = Math.ceil((sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers)) * (1 + (plan.screening?.promote ?? 0)));
       // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations.
       const group = (readDistEnv()?.worldSize ?? 1) > 1 ? await ProcessGroup.init() : undefined;
       const bar = progressBar('search', total, { best: '-', gen: 0 });
       let done = 0;
       try {
         const result = await runSearch({
-          fitness, out: plan.out, resume: plan.resume, settings, group,
+          fitness, out: plan.out, resume: plan.resume, settings, screening: plan.screening, group,
           space: {
             base: model.config.rope, targetLength: plan.targetLength, maxFactor: plan.maxFactor, criticalDim: plan.criticalDim,
             searchNHat: plan.searchNHat, searchAttention: plan.searchAttention,
@@ -145,8 +146,8 @@ export function registerSearchCommand(program: Command): void {
     },
     table: (r) => ({
       title: r.resumedFinished ? `the search in ${r.out} had already finished` : `search at ${r.targetLength} tokens: best ${r.fitness} ${r.bestFitness.toFixed(4)}`,
-      rows: [['evaluations', 'generations', 'seconds', 'outside fitness', 'files'],
-        [String(r.evaluations), String(r.generations), r.seconds.toFixed(1), `${(100 * r.outsideFitnessShare).toFixed(1)}%`, `${r.out}/best.json, factors.csv`]],
+      rows: [['evaluations', 'cost (full evaluations)', 'generations', 'seconds', 'outside fitness', 'files'],
+        [r.screenEvaluations > 0 ? `${r.evaluations} + ${r.screenEvaluations} screened` : String(r.evaluations), r.cost.toFixed(1), String(r.generations), r.seconds.toFixed(1), `${(100 * r.outsideFitnessShare).toFixed(1)}%`, `${r.out}/best.json, factors.csv`]],
     }),
   });
 }

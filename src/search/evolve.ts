@@ -51,6 +51,10 @@ export interface GenerationLog {
   mean: number;
   /** Model evaluations run so far (cache hits excluded). */
   evaluations: number;
+  /** What the search has cost so far, in full fitness evaluations (screenings count their share). */
+  cost: number;
+  /** Screening evaluations so far (multi-fidelity only). */
+  screenEvaluations: number;
   /** The best individual's spec. */
   bestSpec: RopeSpec;
   seconds: number;
@@ -64,8 +68,14 @@ export interface SearchState {
   rng: number;
   /** Candidates of the current generation, in evaluation order. */
   pending: Individual[];
-  /** Fitness of pending[0 .. done.length). */
+  /** Full fitness of pending[0 .. done.length) (with screening: of pending[promoted[0 .. done.length)]). */
   done: number[];
+  /** Screening only: screened fitness of pending[0 ..), by key, the promoted indices, the count and cost so far. */
+  screenDone?: number[];
+  screenCache?: Record<string, number>;
+  promoted?: number[];
+  screenEvaluations?: number;
+  cost?: number;
   /** The parents this generation's children came from (empty for the initial population). */
   parents: Evaluated[];
   /** Fitness of every candidate ever evaluated, by key. */
@@ -87,8 +97,12 @@ export interface EvaluationEvent {
   fitness: number;
   /** True when the fitness came from the cache (no model call). */
   cached: boolean;
+  /** 'screen': a multi-fidelity screening (fitness on a subset); 'full': the fitness. */
+  fidelity: 'screen' | 'full';
   best: number;
   evaluations: number;
+  /** Cost so far in full evaluations. */
+  cost: number;
 }
 
 /**
@@ -107,6 +121,8 @@ export interface EvolveOptions {
   space: SearchSpace;
   fitness: Fitness;
   settings: EvolveSettings;
+  /** Multi-fidelity screening (off by default: the paper's search). */
+  screening?: ScreeningSettings;
   /** Extra starting points (e.g. a previous stage's factors), evaluated with the seeds. */
   initial?: Individual[];
   /** A saved state to continue from. */
@@ -184,9 +200,21 @@ export function initialState(space: SearchSpace, settings: EvolveSettings, initi
   };
 }
 
+/**
+ * Multi-fidelity screening (successive halving with two rungs): every candidate of a generation
+ * is first scored on the fitness's first `samples` inputs; only the best `promote` share of
+ * them (at least one) gets the full fitness, and only fully evaluated candidates can become
+ * parents. The cost of a screening evaluation is samples / (the fitness's inputs) of a full one.
+ */
+export interface ScreeningSettings {
+  samples: number;
+  promote: number;
+}
+
 /** Runs (or continues) the search; see the module comment. */
 export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
-  const { space, fitness, settings } = o;
+  const { space, fitness, settings, screening } = o;
+  const screen = screening ? screeningFitness(fitness, screening) : null;
   const state: SearchState = o.state ?? initialState(space, settings, o.initial);
   const started = Date.now() - state.seconds * 1000;
   const save = () => {
@@ -194,49 +222,70 @@ export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
     o.persist?.(state);
   };
   const bestSoFar = () => Math.min(Infinity, ...Object.values(state.cache));
+  const ranks = o.group?.worldSize ?? 1;
+  const mine = o.group ? o.group.rank : 0;
 
-  while (!state.finished) {
-    // Evaluate what is left of this generation, `ranks` candidates at a time (one per rank).
-    const ranks = o.group?.worldSize ?? 1;
-    while (state.done.length < state.pending.length) {
+  /**
+   * Evaluates `list[done.length ..]` into `done`, `ranks` candidates at a time (one per rank),
+   * through `cache` (a key evaluated once is never evaluated again).
+   */
+  const evaluateAll = async (list: Individual[], done: number[], f: Fitness, cache: Record<string, number>, fidelity: 'screen' | 'full') => {
+    const cost = fidelity === 'full' ? 1 : f.callsPerEvaluation / fitness.callsPerEvaluation;
+    while (done.length < list.length) {
       if (o.signal?.aborted) throw abortError();
-      const first = state.done.length;
-      const round = state.pending.slice(first, first + ranks);
+      const first = done.length;
+      const round = list.slice(first, first + ranks);
       const keys = round.map((ind) => space.key(ind));
       // Fitness values are float32 on the wire: compute, round and cache them as such on every
       // rank, so one process and N processes hold bit-identical states.
-      const mine = o.group ? o.group.rank : 0;
       let value = NaN;
-      if (mine < round.length && state.cache[keys[mine]] === undefined) {
+      if (mine < round.length && cache[keys[mine]] === undefined) {
         const t0 = Date.now();
-        value = Math.fround(await fitness.evaluate(space.spec(round[mine]), o.signal));
+        value = Math.fround(await f.evaluate(space.spec(round[mine]), o.signal));
         state.fitnessSeconds += (Date.now() - t0) / 1000;
         // A spec whose fitness overflows is simply the worst.
         if (!Number.isFinite(value)) value = WORST;
       }
       const values = o.group ? (await o.group.allGather(Float32Array.of(value))).map((a) => a[0]) : [value];
       round.forEach((_, j) => {
-        const cached = state.cache[keys[j]] !== undefined;
+        const cached = cache[keys[j]] !== undefined;
         if (!cached) {
-          state.cache[keys[j]] = values[j];
-          state.evaluations++;
+          cache[keys[j]] = values[j];
+          if (fidelity === 'full') state.evaluations++;
+          else state.screenEvaluations = (state.screenEvaluations ?? 0) + 1;
+          state.cost = (state.cost ?? 0) + cost;
         }
-        state.done.push(state.cache[keys[j]]);
+        done.push(cache[keys[j]]);
         save();
         o.onEvaluation?.({
-          generation: state.generation, index: first + j, size: state.pending.length, fitness: state.cache[keys[j]], cached,
-          best: bestSoFar(), evaluations: state.evaluations,
+          generation: state.generation, index: first + j, size: list.length, fitness: cache[keys[j]], cached, fidelity,
+          best: bestSoFar(), evaluations: state.evaluations, cost: state.cost ?? state.evaluations,
         });
       });
     }
+  };
+
+  while (!state.finished) {
+    let members: Individual[] = state.pending;
+    if (screen && screening) {
+      state.screenCache ??= {};
+      state.screenDone ??= [];
+      await evaluateAll(state.pending, state.screenDone, screen, state.screenCache, 'screen');
+      if (!state.promoted) {
+        state.promoted = promote(state.screenDone, screening.promote);
+        save();
+      }
+      members = state.promoted.map((i) => state.pending[i]);
+    }
+    await evaluateAll(members, state.done, fitness, state.cache, 'full');
     // Rank parents + this generation's candidates; the best `parents` go on.
     const pool = new Map<string, Evaluated>();
-    for (const e of [...state.parents, ...state.pending.map((ind, i) => ({ ind, fitness: state.done[i] }))]) pool.set(space.key(e.ind), e);
+    for (const e of [...state.parents, ...members.map((ind, i) => ({ ind, fitness: state.done[i] }))]) pool.set(space.key(e.ind), e);
     const ranked = [...pool.values()].sort((a, b) => a.fitness - b.fitness);
     const mean = ranked.reduce((s, e) => s + e.fitness, 0) / ranked.length;
     const log: GenerationLog = {
       generation: state.generation, best: ranked[0].fitness, mean, evaluations: state.evaluations,
-      bestSpec: space.spec(ranked[0].ind), seconds: (Date.now() - started) / 1000,
+      cost: state.cost ?? state.evaluations, screenEvaluations: state.screenEvaluations ?? 0, bestSpec: space.spec(ranked[0].ind), seconds: (Date.now() - started) / 1000,
     };
     state.history.push(log);
     o.onGeneration?.(log);
@@ -247,13 +296,14 @@ export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
       state.parents = ranked.slice(0, settings.parents);
       state.pending = [];
       state.done = [];
+      resetScreening(state);
       save();
       break;
     }
     // The next generation's children, drawn now and saved before any is evaluated.
     const parents = ranked.slice(0, settings.parents);
     const rng = new Prng(state.rng);
-    const seen = new Set<string>([...Object.keys(state.cache)]);
+    const seen = new Set<string>([...Object.keys(state.cache), ...Object.keys(state.screenCache ?? {})]);
     const children: Individual[] = [];
     const add = (c: Individual | null) => {
       if (!c) return;
@@ -271,8 +321,30 @@ export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
     state.parents = parents;
     state.pending = children;
     state.done = [];
+    resetScreening(state);
     save();
   }
   const best = state.parents[0];
   return { best, bestSpec: space.spec(best.ind), state };
+}
+
+/** The screening fitness of {@link ScreeningSettings}, checked against the full one. */
+function screeningFitness(fitness: Fitness, s: ScreeningSettings): Fitness {
+  if (!fitness.subset) throw new Error(`The ${fitness.kind} fitness cannot be screened on a subset of its inputs`);
+  if (!(s.promote > 0 && s.promote <= 1)) throw new RangeError(`Expected a promoted share in (0, 1] for screening but received ${s.promote}`);
+  if (s.samples >= fitness.callsPerEvaluation) {
+    throw new RangeError(`Expected fewer screening samples than the fitness's ${fitness.callsPerEvaluation} but received ${s.samples}`);
+  }
+  return fitness.subset(s.samples);
+}
+
+/** Indices (ascending) of the best `share` of the screened values, at least one. */
+function promote(values: number[], share: number): number[] {
+  const count = Math.max(1, Math.ceil(share * values.length));
+  return values.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, count).map(([, i]) => i).sort((a, b) => a - b);
+}
+
+function resetScreening(state: SearchState): void {
+  if (state.screenDone) state.screenDone = [];
+  delete state.promoted;
 }

@@ -16,7 +16,7 @@ import { exportModel } from '../model/export';
 import { Model } from '../model/model';
 import type { RopeSpec } from '../rope/types';
 import { finetune, type FinetuneOptions, type FinetuneResult } from '../train/finetune';
-import type { EvolveSettings, GenerationLog } from './evolve';
+import type { EvolveSettings, GenerationLog, ScreeningSettings } from './evolve';
 import { perplexityFitness } from './fitness';
 import { runSearch, type SearchResult } from './run';
 import type { SpaceOptions } from './space';
@@ -37,6 +37,8 @@ export interface ExtendOptions {
   samples: number;
   seed: number;
   settings?: Partial<EvolveSettings>;
+  /** Multi-fidelity screening in both searches (off by default: the paper's search). */
+  screening?: ScreeningSettings;
   space?: Pick<SpaceOptions, 'maxFactor' | 'searchNHat' | 'searchAttention' | 'criticalDim'>;
   /** Stage 2's training settings (the model, output, RoPE and length come from the stages). */
   finetune: Omit<FinetuneOptions, 'modelDir' | 'out' | 'rope' | 'length' | 'resume'>;
@@ -64,7 +66,7 @@ async function searchStage(o: ExtendOptions, stage: ExtendStage, modelDir: strin
   try {
     const fitness = perplexityFitness(model, o.documents, { length: space.targetLength, samples: o.samples, seed: o.seed });
     return await runSearch({
-      fitness, out: dir, resume: fs.existsSync(path.join(dir, 'search.json')), settings: { seed: o.seed, ...o.settings },
+      fitness, out: dir, resume: fs.existsSync(path.join(dir, 'search.json')), settings: { seed: o.seed, ...o.settings }, screening: o.screening,
       space: { base: model.config.rope, ...o.space, ...space }, signal: o.signal,
       signature: { stage, model: model.config.raw, samples: o.samples },
       onGeneration: (g) => o.onGeneration?.(stage, g),

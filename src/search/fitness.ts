@@ -17,6 +17,11 @@ export interface Fitness {
   /** Model calls per evaluation. */
   callsPerEvaluation: number;
   evaluate(spec: RopeSpec, signal?: AbortSignal): Promise<number>;
+  /**
+   * The same fitness on its first `count` inputs only: the cheap, noisier estimate a
+   * multi-fidelity search screens candidates with. Absent where inputs cannot be subset.
+   */
+  subset?(count: number): Fitness;
 }
 
 /**
@@ -33,14 +38,26 @@ export function perplexityFitness(model: ScoringModel, documents: Int32Array[], 
       `but received ${long.length} (the longest has ${longest} tokens)`);
   }
   const picked = sampleDocuments(long.length, opts.samples, opts.seed).map((i) => long[i].subarray(0, need));
+  return windowPerplexity(model, picked, opts.length);
+}
+
+function windowPerplexity(model: ScoringModel, picked: Int32Array[], length: number): Fitness {
   return {
     kind: 'ppl',
     callsPerEvaluation: picked.length,
     async evaluate(spec, signal) {
-      const [r] = await evaluatePerplexity(model, picked, { lengths: [opts.length], truncate: true, rope: spec, signal });
+      const [r] = await evaluatePerplexity(model, picked, { lengths: [length], truncate: true, rope: spec, signal });
       return r.ppl;
     },
+    subset: (count) => windowPerplexity(model, picked.slice(0, checkSubset(count, picked.length)), length),
   };
+}
+
+function checkSubset(count: number, available: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > available) {
+    throw new RangeError(`Expected a screening sample count from 1 to ${available} (the fitness's samples) but received ${count}`);
+  }
+  return count;
 }
 
 /** LongRoPE2's needle-driven fitness over prepared rows (see src/eval/needle.ts). */
@@ -51,5 +68,6 @@ export function needleFitness(model: ScoringModel, rows: NeedleRow[]): Fitness {
     async evaluate(spec, signal) {
       return (await evaluateNeedle(model, rows, { rope: spec, signal })).ppl;
     },
+    subset: (count) => needleFitness(model, rows.slice(0, checkSubset(count, rows.length))),
   };
 }

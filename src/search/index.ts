@@ -7,7 +7,7 @@ export { N_HAT_CHOICES, GRID, SearchSpace, theoreticalCriticalDim, onGrid } from
 export type { Individual, SpaceOptions } from './space';
 export { mutate, crossover } from './operators';
 export { evolve, initialState, paperSettings, seedIndividuals } from './evolve';
-export type { EvaluationEvent, Evaluated, EvolveOptions, EvolveResult, EvolveSettings, GenerationLog, SearchGroup, SearchState } from './evolve';
+export type { EvaluationEvent, Evaluated, EvolveOptions, EvolveResult, EvolveSettings, GenerationLog, ScreeningSettings, SearchGroup, SearchState } from './evolve';
 export { perplexityFitness, needleFitness } from './fitness';
 export type { Fitness, FitnessKind } from './fitness';
 export { runSearch } from './run';

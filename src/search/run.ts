@@ -13,7 +13,7 @@ import { isObject } from '../common/objects';
 import { RunLock } from '../common/run-lock';
 import { formatFactorCsv } from '../rope/factor-csv';
 import type { RopeSpec } from '../rope/types';
-import { evolve, paperSettings, type EvaluationEvent, type EvolveSettings, type GenerationLog, type SearchGroup, type SearchState } from './evolve';
+import { evolve, paperSettings, type EvaluationEvent, type ScreeningSettings, type EvolveSettings, type GenerationLog, type SearchGroup, type SearchState } from './evolve';
 import type { Fitness } from './fitness';
 import { SearchSpace, type Individual, type SpaceOptions } from './space';
 
@@ -32,6 +32,8 @@ export interface SearchRunOptions {
   signature?: Record<string, unknown>;
   /** Extra starting individuals (e.g. a previous stage's factors). */
   initial?: Individual[];
+  /** Multi-fidelity screening (off by default: the paper's search; see {@link ScreeningSettings}). */
+  screening?: ScreeningSettings;
   signal?: AbortSignal;
   onEvaluation?: (e: EvaluationEvent) => void;
   onGeneration?: (g: GenerationLog) => void;
@@ -49,6 +51,9 @@ export interface SearchResult {
   bestFitness: number;
   /** Model evaluations run (cache hits excluded) and generations completed. */
   evaluations: number;
+  /** Screening evaluations (multi-fidelity) and the whole cost in full evaluations. */
+  screenEvaluations: number;
+  cost: number;
   generations: number;
   history: GenerationLog[];
   seconds: number;
@@ -71,7 +76,7 @@ function signatureOf(o: SearchRunOptions, settings: EvolveSettings, space: Searc
   const { base, longSpec, ...spaceRest } = o.space;
   return {
     fitness: o.fitness.kind, base, longSpec: longSpec ?? null, ...spaceRest, maxFactor: space.maxFactor,
-    criticalDim: space.criticalDim, settings, initial: o.initial ?? [], ...(o.signature ?? {}),
+    criticalDim: space.criticalDim, settings, initial: o.initial ?? [], ...(o.screening ? { screening: o.screening } : {}), ...(o.signature ?? {}),
   };
 }
 
@@ -130,7 +135,7 @@ export async function runSearch(o: SearchRunOptions): Promise<SearchResult> {
     const persist = out ? (state: SearchState) => writeJsonAtomic(path.join(out, STATE_FILE), { signature, state } satisfies SavedSearch) : undefined;
     let lastGenerations = saved?.history.length ?? 0;
     const r = await evolve({
-      space, fitness: o.fitness, settings, initial: o.initial, state: saved, signal: o.signal, onEvaluation: o.onEvaluation, group: o.group,
+      space, fitness: o.fitness, settings, screening: o.screening, initial: o.initial, state: saved, signal: o.signal, onEvaluation: o.onEvaluation, group: o.group,
       persist: (state) => {
         persist?.(state);
         // The log is rewritten from the state whenever a generation completes (never appended twice).
@@ -143,7 +148,8 @@ export async function runSearch(o: SearchRunOptions): Promise<SearchResult> {
     });
     const s = r.state;
     const result: SearchResult = {
-      bestSpec: r.bestSpec, bestFitness: r.best.fitness, evaluations: s.evaluations, generations: s.history.length,
+      bestSpec: r.bestSpec, bestFitness: r.best.fitness, evaluations: s.evaluations,
+      screenEvaluations: s.screenEvaluations ?? 0, cost: s.cost ?? s.evaluations, generations: s.history.length,
       history: s.history, seconds: s.seconds, outsideFitnessShare: s.seconds > 0 ? Math.max(0, 1 - s.fitnessSeconds / s.seconds) : 0,
       settings, criticalDim: space.criticalDim, maxFactor: space.maxFactor,
       ...(alreadyFinished ? { resumedFinished: true } : {}),

@@ -208,6 +208,8 @@ test('CLI: bad input names the flag, before the weights are loaded', async (t) =
     [['--critical-dim', '8'], /Expected a --critical-dim below d\/2 = 8 but received 8/],
     [['--target-length', '4096'], /Expected 2 documents of at least 4095 tokens for the target length 4096 but received 0 \(the longest has \d+ tokens\)/],
     [['--probability', '2'], /Expected a number in \(0, 1\] for --probability but received 2/],
+    [['--screen-samples', '2'], /Expected a --screen-samples below --samples \(2\) but received 2/],
+    [['--screen-samples', '1', '--promote', '1.5'], /Expected a number in \(0, 1\] for --promote but received 1.5/],
   ];
   for (const [extra, message] of cases) {
     const r = await run(process.execPath, searchArgs(s, out, extra)).catch((e) => e);
@@ -218,5 +220,76 @@ test('CLI: bad input names the flag, before the weights are loaded', async (t) =
   fs.writeFileSync(spec, JSON.stringify({ method: 'longrope', longFactors: [1, 2, 1.5, 3, 4, 5, 6, 7], originalLength: 64, length: 256 }));
   const r = await run(process.execPath, searchArgs(s, out, ['--target-length', '64', '--short', spec])).catch((e) => e);
   t.regex(r.stderr, /Expected a number >= 2 \(longFactors\[1\]; factors must be non-decreasing\) for longFactors\[2\] but received 1\.5/);
+  fs.rmSync(s.dir, { recursive: true, force: true });
+});
+
+test('multi-fidelity: every candidate screened once, only the promoted share gets the full fitness, the cost adds up', async (t) => {
+  const sp = space();
+  const screening = { samples: 1, promote: 0.25 };
+  const calls: string[] = [];
+  const r = await evolve({ space: sp, fitness: fakeFitness(calls, 16, 4), settings: SMALL, screening });
+  const screened = calls.filter((c) => c.startsWith('1:'));
+  const full = calls.filter((c) => !c.startsWith('1:'));
+  t.is(new Set(screened).size, screened.length, 'no spec screened twice');
+  t.is(new Set(full).size, full.length, 'no spec fully evaluated twice');
+  for (const c of full) t.true(screened.includes(`1:${c}`), 'only screened specs are promoted');
+  // Generation sizes: 12 initial, then the children drawn (at most 8); a quarter of each, rounded up.
+  const sizes = r.state.history.map((h, i) => (i === 0 ? h.screenEvaluations : h.screenEvaluations - r.state.history[i - 1].screenEvaluations));
+  t.is(full.length, sizes.reduce((s, n) => s + Math.max(1, Math.ceil(n / 4)), 0));
+  t.is(r.state.evaluations, full.length);
+  t.is(r.state.screenEvaluations, screened.length);
+  t.true(Math.abs(r.state.cost! - (full.length + screened.length / 4)) < 1e-9, `cost ${r.state.cost}`);
+  // Parents (and the best) come from the full fitness only.
+  const exact = fakeFitness([], 16, 4);
+  t.is(r.best.fitness, Math.fround(await exact.evaluate(r.bestSpec)));
+  const again: string[] = [];
+  await evolve({ space: sp, fitness: fakeFitness(again, 16, 4), settings: SMALL, screening });
+  t.deepEqual(again, calls, 'deterministic for a seed');
+  const bests = r.state.history.map((h) => h.best);
+  t.true(bests[bests.length - 1] < bests[0], `improved: ${bests[0]} -> ${bests[bests.length - 1]}`);
+});
+
+test('multi-fidelity resume: stopped during screening or during the full evaluations, nothing lost or repeated', async (t) => {
+  const sp = space();
+  const screening = { samples: 1, promote: 0.25 };
+  const straight: string[] = [];
+  const full = await evolve({ space: sp, fitness: fakeFitness(straight, 16, 4), settings: SMALL, screening });
+  for (const stopAt of [3, 12, 14, 25, 40]) {
+    const calls: string[] = [];
+    let saved: SearchState | undefined;
+    const controller = new AbortController();
+    await t.throwsAsync(evolve({
+      space: sp, fitness: fakeFitness(calls, 16, 4), settings: SMALL, screening, signal: controller.signal,
+      persist: (s) => { saved = JSON.parse(JSON.stringify(s)); },
+      onEvaluation: () => { if (calls.length === stopAt) controller.abort(); },
+    }), { name: 'AbortError' });
+    const resumed = await evolve({ space: sp, fitness: fakeFitness(calls, 16, 4), settings: SMALL, screening, state: saved });
+    t.deepEqual(calls, straight, `stopped after ${stopAt} calls: the same evaluations, once each`);
+    t.deepEqual(resumed.bestSpec, full.bestSpec);
+    t.is(resumed.state.cost, full.state.cost);
+  }
+});
+
+test('multi-fidelity: a fitness that cannot be subset, or settings out of range, are refused', async (t) => {
+  const sp = space();
+  await t.throwsAsync(evolve({ space: sp, fitness: fakeFitness([]), settings: SMALL, screening: { samples: 1, promote: 0.25 } }), { message: /cannot be screened/ });
+  await t.throwsAsync(evolve({ space: sp, fitness: fakeFitness([], 16, 4), settings: SMALL, screening: { samples: 4, promote: 0.25 } }), { message: /fewer screening samples than the fitness's 4 but received 4/ });
+  await t.throwsAsync(evolve({ space: sp, fitness: fakeFitness([], 16, 4), settings: SMALL, screening: { samples: 1, promote: 0 } }), { message: /promoted share in \(0, 1\] .* received 0/ });
+});
+
+test('CLI: --screen-samples runs the multi-fidelity search and reports its cost', async (t) => {
+  t.timeout(120_000);
+  const s = setup();
+  const out = path.join(s.dir, 'mf');
+  const { stdout } = await run(process.execPath, searchArgs(s, out, ['--screen-samples', '1', '--promote', '0.5']));
+  const r = JSON.parse(stdout);
+  t.true(r.screenEvaluations >= 6, `every candidate screened (${r.screenEvaluations})`);
+  t.true(r.evaluations >= 1 && r.evaluations < r.screenEvaluations, `${r.evaluations} full of ${r.screenEvaluations}`);
+  t.true(Math.abs(r.cost - (r.evaluations + r.screenEvaluations / 2)) < 1e-9, `cost ${r.cost}`);
+  const saved = JSON.parse(fs.readFileSync(path.join(out, 'search.json'), 'utf8'));
+  t.deepEqual(saved.signature.screening, { samples: 1, promote: 0.5 });
+  // The same folder without the flag is another search: refused, nothing overwritten.
+  const again = await run(process.execPath, searchArgs(s, out, ['--resume'])).catch((e) => e);
+  t.regex(again.stderr, /different screening/);
   fs.rmSync(s.dir, { recursive: true, force: true });
 });

@@ -1,0 +1,165 @@
+/**
+ * `npm run search-cost`: the paper's search against the multi-fidelity search (issue 5/8, "beyond
+ * the paper") on the bundled tiny model, 8x (256 -> 2048), without fine-tuning. Both run on the
+ * same search pool, the same fitness samples and the same three seeds; each best-so-far spec is
+ * scored on held-out windows no search saw, so the curves (best perplexity vs cost in full
+ * evaluations) compare what a user gets for what they pay. Every search is resumable under
+ * .runs/search-cost; the held-out scores are cached there too. Writes docs/results/search-cost.{md,json,svg}.
+ */
+import { Command } from 'commander';
+import fs from 'fs';
+import path from 'path';
+
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../src/common/files';
+import { Model } from '../src/model/model';
+import { renderSvg, svgToPng } from '../src/report';
+import type { RopeSpec } from '../src/rope/types';
+import { perplexityFitness, runSearch, type EvolveSettings, type ScreeningSettings, type SearchResult } from '../src/search';
+import { heldOutWindows, searchSplit } from './lib/search-split';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface Algorithm {
+  name: string;
+  settings: Partial<EvolveSettings>;
+  screening?: ScreeningSettings;
+}
+
+/** The two searches: the paper's defaults, and the cheaper one (see docs/search.md). */
+const ALGORITHMS: Record<string, Algorithm> = {
+  paper: { name: 'paper (P=64, T=40, 5 samples)', settings: {} },
+  'multi-fidelity': {
+    name: 'multi-fidelity (1-sample screening, top quarter promoted, patience 4)',
+    settings: { patience: 4, minImprovement: 0.001 },
+    screening: { samples: 1, promote: 0.25 },
+  },
+};
+
+interface Curve {
+  algorithm: string;
+  seed: number;
+  /** After each generation: cost so far (full-evaluation equivalents), best search fitness, its held-out ppl. */
+  points: { cost: number; evaluations: number; best: number; heldOut: number }[];
+  final: { cost: number; evaluations: number; screenEvaluations: number; searchPpl: number; heldOutPpl: number; heldOutAll: number; seconds: number; spec: RopeSpec };
+}
+
+const specKey = (s: RopeSpec) => JSON.stringify(s);
+
+async function main(): Promise<void> {
+  const o = new Command('search-cost')
+    .option('--model <dir>', 'model directory', path.join(ROOT, 'models', 'tiny-base'))
+    .option('--target <n>', 'target length', '2048')
+    .option('--runs <dir>', 'run directories', path.join(ROOT, '.runs', 'search-cost'))
+    .option('--seeds <list>', 'search seeds', '0,1,2')
+    .option('--algorithms <list>', 'algorithms to run', Object.keys(ALGORITHMS).join(','))
+    .option('--samples <n>', 'fitness documents', '5')
+    .option('--curve-windows <n>', 'held-out windows for the per-generation curve', '30')
+    .option('--out <dir>', 'results folder', path.join(ROOT, 'docs', 'results'))
+    .parse().opts();
+  const target = Number(o.target);
+  const seeds = String(o.seeds).split(',').map(Number);
+  const algorithms = String(o.algorithms).split(',');
+  for (const a of algorithms) if (!ALGORITHMS[a]) throw new Error(`Unknown algorithm ${a} (expected one of ${Object.keys(ALGORITHMS).join(', ')})`);
+  const model = await Model.load(o.model);
+  const { searchPool, heldOut } = await searchSplit();
+  const allWindows = heldOutWindows(heldOut, target, model.config.bosTokenId!);
+  // The curve uses an evenly spaced subset of the held-out windows; the final figure all of them.
+  const step = Math.max(1, Math.floor(allWindows.length / Number(o.curveWindows)));
+  const curveWindows = allWindows.filter((_, i) => i % step === 0).slice(0, Number(o.curveWindows));
+  const fitness = perplexityFitness(model, searchPool, { length: target, samples: Number(o.samples), seed: 0 });
+
+  const heldOutPpl = async (spec: RopeSpec, windows: Int32Array[], cacheFile: string): Promise<number> => {
+    const cache = (readJsonFile(cacheFile) as Record<string, number> | undefined) ?? {};
+    const key = `${windows.length}:${specKey(spec)}`;
+    if (cache[key] === undefined) {
+      let sum = 0;
+      let count = 0;
+      for (const w of windows) {
+        const nll = await model.nll(w, { rope: spec });
+        for (const v of nll) sum += v;
+        count += nll.length;
+      }
+      cache[key] = Math.exp(sum / count);
+      writeJsonAtomic(cacheFile, cache);
+    }
+    return cache[key];
+  };
+
+  const curves: Curve[] = [];
+  for (const seed of seeds) {
+    for (const a of algorithms) {
+      const alg = ALGORITHMS[a];
+      const out = path.join(o.runs, `${a}-seed${seed}`);
+      const t0 = Date.now();
+      const result: SearchResult = await runSearch({
+        fitness, out, resume: fs.existsSync(path.join(out, 'search.json')),
+        settings: { ...alg.settings, seed }, screening: alg.screening,
+        space: { base: model.config.rope, targetLength: target },
+        signature: { model: path.relative(ROOT, o.model), samples: Number(o.samples), sampleSeed: 0 },
+        onGeneration: (g) => console.error(`[${a} seed ${seed}] generation ${g.generation}: best ${g.best.toFixed(4)} ` +
+          `(cost ${g.cost.toFixed(1)} full evaluations, ${Math.round((Date.now() - t0) / 1000)} s)`),
+      });
+      const cacheFile = path.join(o.runs, 'held-out-cache.json');
+      const points: Curve['points'] = [];
+      for (const g of result.history) {
+        points.push({ cost: g.cost, evaluations: g.evaluations, best: g.best, heldOut: await heldOutPpl(g.bestSpec, curveWindows, cacheFile) });
+      }
+      curves.push({
+        algorithm: a, seed, points,
+        final: {
+          cost: result.cost, evaluations: result.evaluations, screenEvaluations: result.screenEvaluations, searchPpl: result.bestFitness,
+          heldOutPpl: points[points.length - 1].heldOut, heldOutAll: await heldOutPpl(result.bestSpec, allWindows, cacheFile),
+          seconds: result.seconds, spec: result.bestSpec,
+        },
+      });
+      console.error(`[${a} seed ${seed}] done: cost ${result.cost.toFixed(1)}, search ppl ${result.bestFitness.toFixed(4)}, ` +
+        `held-out ppl ${curves[curves.length - 1].final.heldOutAll.toFixed(4)} (${allWindows.length} windows)`);
+    }
+  }
+  const yarn: RopeSpec = { headDim: model.config.rope.headDim, base: model.config.rope.base, originalLength: model.config.rope.originalLength, length: target, method: 'yarn', factor: target / model.config.rope.originalLength };
+  const yarnHeldOut = await heldOutPpl(yarn, allWindows, path.join(o.runs, 'held-out-cache.json'));
+  model.dispose();
+  await writeResults(o.out, { target, samples: Number(o.samples), curveWindows: curveWindows.length, heldOutWindows: allWindows.length, yarnHeldOut, curves });
+}
+
+interface Results {
+  target: number;
+  samples: number;
+  curveWindows: number;
+  heldOutWindows: number;
+  yarnHeldOut: number;
+  curves: Curve[];
+}
+
+/** search-cost.json, the plot (SVG and PNG) and the Markdown table. */
+async function writeResults(dir: string, r: Results): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(path.join(dir, 'search-cost.json'), r);
+  const values = r.curves.flatMap((c) => c.points.map((p) => ({ ...p, run: `${c.algorithm} seed ${c.seed}`, algorithm: c.algorithm })));
+  const layer = (field: 'best' | 'heldOut', title: string) => ({
+    title,
+    width: 380,
+    height: 260,
+    mark: { type: 'line' as const, point: true, interpolate: 'step-after' as const },
+    encoding: {
+      x: { field: 'cost', type: 'quantitative' as const, title: 'cost (full fitness evaluations)', scale: { type: 'symlog' as const } },
+      y: { field, type: 'quantitative' as const, title: 'perplexity at 2048', scale: { zero: false } },
+      color: { field: 'algorithm', type: 'nominal' as const },
+      detail: { field: 'run', type: 'nominal' as const },
+    },
+  });
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    data: { values },
+    hconcat: [layer('best', 'best search fitness (5 search samples)'), layer('heldOut', `its held-out perplexity (${r.curveWindows} windows)`)],
+  };
+  const svg = await renderSvg(spec as never);
+  writeFileAtomic(path.join(dir, 'search-cost.svg'), svg);
+  writeFileAtomic(path.join(dir, 'search-cost.png'), svgToPng(svg));
+  console.log(JSON.stringify(r.curves.map((c) => ({ algorithm: c.algorithm, seed: c.seed, ...c.final, spec: undefined })), null, 2));
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
