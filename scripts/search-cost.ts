@@ -29,8 +29,8 @@ interface Algorithm {
 const ALGORITHMS: Record<string, Algorithm> = {
   paper: { name: 'paper (P=64, T=40, 5 samples)', settings: {} },
   'multi-fidelity': {
-    name: 'multi-fidelity (1-sample screening, top quarter promoted, patience 4)',
-    settings: { patience: 4, minImprovement: 0.001 },
+    name: 'multi-fidelity (1-sample screening, top quarter promoted, patience 6)',
+    settings: { patience: 6, minImprovement: 0.001 },
     screening: { samples: 1, promote: 0.25 },
   },
 };

@@ -34,8 +34,8 @@ async function main(): Promise<void> {
     .option('--model <dir>', 'model directory', path.join(ROOT, 'models', 'tiny-base'))
     .option('--target <n>', 'target length', '2048')
     .option('--runs <dir>', 'run directories', path.join(ROOT, '.runs', 'search-results'))
-    .option('--population <n>', '', '16').option('--parents <n>', '', '8').option('--mutations <n>', '', '6')
-    .option('--crossovers <n>', '', '6').option('--iterations <n>', '', '8').option('--samples <n>', '', '5')
+    .option('--population <n>', '', '12').option('--parents <n>', '', '6').option('--mutations <n>', '', '4')
+    .option('--crossovers <n>', '', '4').option('--iterations <n>', '', '5').option('--samples <n>', '', '3')
     .option('--only <names>', 'comma-separated variant indices to run (default all)')
     .parse().opts();
   const target = Number(o.target);

@@ -216,6 +216,8 @@ export async function evolve(o: EvolveOptions): Promise<EvolveResult> {
   const { space, fitness, settings, screening } = o;
   const screen = screening ? screeningFitness(fitness, screening) : null;
   const state: SearchState = o.state ?? initialState(space, settings, o.initial);
+  // States saved before costs were recorded: every evaluation was a full one.
+  state.cost ??= state.evaluations;
   const started = Date.now() - state.seconds * 1000;
   const save = () => {
     state.seconds = (Date.now() - started) / 1000;
