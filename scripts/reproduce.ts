@@ -47,14 +47,14 @@ function summary(r: SearchResult): SearchSummary {
 }
 
 /** Refuses a run folder started with other settings (results must not mix). */
-function checkRunFolder(out: string, settings: ReproduceSettings): void {
+function checkRunFolder(out: string, settings: ReproduceSettings): string {
   const file = path.join(out, 'settings.json');
   const saved = readJsonFile(file);
   if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(settings)) {
     const differ = Object.keys(settings).filter((k) => JSON.stringify((saved as Record<string, unknown>)[k]) !== JSON.stringify((settings as unknown as Record<string, unknown>)[k]));
     throw new Error(`${out} holds a run with other settings (${differ.join(', ')}); rerun with the same flags to resume it, or pass --fresh or another --out (nothing was changed)`);
   }
-  writeJsonAtomic(file, settings);
+  return file;
 }
 
 async function main(): Promise<void> {
@@ -66,14 +66,10 @@ async function main(): Promise<void> {
   const settings = settingsFromFlags(o);
   const out = path.resolve(o.out);
   if (o.fresh) fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(out, { recursive: true });
-  checkRunFolder(out, settings);
+  const settingsFile = checkRunFolder(out, settings);
   const resultsDir = path.resolve(o.results ?? (settings.budget === 'smoke' ? path.join(out, 'results') : path.join(ROOT, 'docs', 'results')));
   const argv = process.argv.slice(2);
   const command = `npm run reproduce${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
-  const commands = ((readJsonFile(path.join(out, 'commands.json')) ?? []) as { command: string; at: string }[]);
-  commands.push({ command, at: new Date().toISOString() });
-  writeJsonAtomic(path.join(out, 'commands.json'), commands);
 
   const info = runtimeInfo();
   console.log(`longrope reproduce (${settings.budget} budget): tiny-base, libtorch ${info.torchVersion}, ${info.threads} threads; run folder ${out}`);
@@ -103,6 +99,17 @@ async function main(): Promise<void> {
   const windowsAt = (n: number) => windows.get(n) ?? heldOutWindows(heldOut, n, settings.windowsPerDocument, settings.maxWindows);
   console.log(`  documents: ${pool.length} for the searches, ${heldOut.length} held out; held-out windows per length: ${lengths.map((n) => `${n}: ${windowsAt(n).length}`).join(', ')}`);
 
+  const evals = (b: SearchBudget) => b.population + b.iterations * (b.mutations + b.crossovers);
+  console.log(`  plan: searches of up to ${evals(settings.search)} evaluations x ${settings.search.samples} documents at ${[ft, ...settings.ablationLengths, L].join(', ')} ` +
+    `(Table 11: two per ablation length, one shared with the ${ratioLabel(ft, L)} search); secondary searches of up to ${evals(settings.secondarySearch)} x ${settings.secondarySearch.samples} at ${settings.secondary.join(', ')}; ` +
+    `fine-tuning ${settings.finetune.steps} steps x ${settings.finetune.globalBatch} x ${ft} tokens; ${settings.passkeyTrials} passkey trials per cell`);
+
+  // Only a run that passed the checks above claims the folder (a corrected rerun is not refused).
+  fs.mkdirSync(out, { recursive: true });
+  writeJsonAtomic(settingsFile, settings);
+  const commands = ((readJsonFile(path.join(out, 'commands.json')) ?? []) as { command: string; at: string }[]);
+  commands.push({ command, at: new Date().toISOString() });
+  writeJsonAtomic(path.join(out, 'commands.json'), commands);
   const runner = new StageRunner(out);
   const cells = new CellCache<PplCell | PasskeyCell | number>(path.join(out, 'cells.json'));
   const progressive = path.join(out, 'progressive');

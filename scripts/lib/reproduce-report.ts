@@ -128,7 +128,7 @@ export function reproduceMarkdown(r: ReproduceResults, figures: { ppl: string; p
   const out: string[] = [
     `# LongRoPE section 4 at miniature scale (${r.model}, window ${L})`, '',
     `Written by \`npm run reproduce\` (scripts/reproduce.ts) from the run's JSON (\`reproduce.json\` beside this page). Budget: **${s.budget}**.`, '',
-    'Command(s) that produced the run (a killed run resumed by rerunning the same command):', '',
+    'Command(s) that produced the run (each invocation; a killed run resumes when rerun with the same flags, without --fresh):', '',
     ...r.commands.map((c) => `- \`${c.command}\` (${c.at})`), '',
     `Machine: libtorch ${r.runtime.torchVersion}, ${r.runtime.threads} threads${r.runtime.cudaDevices > 0 ? ', CUDA' : ', CPU only'}. Total time of the stages: ${formatSeconds(total)}.`, '',
     '## Setup', '',
@@ -184,8 +184,16 @@ export async function writeReproduceReport(r: ReproduceResults, dir: string): Pr
   fs.mkdirSync(dir, { recursive: true });
   const figures = { ppl: 'reproduce-ppl.svg', passkey: 'reproduce-passkey.svg' };
   const labels = r.methods.map((m) => m.label);
-  // Full method names in the legend (vega-lite cuts labels at 160 px by default).
-  const legend = (spec: object) => ({ ...spec, width: 560, config: { ...(spec as { config?: object }).config, legend: { labelLimit: 520 } } }) as ReturnType<typeof pplPlotSpec>;
+  // Full method names in the legend (vega-lite cuts labels at 160 px by default); the fine-tuned
+  // model's methods dashed, so they stand apart from the base model's where lines overlap.
+  const dashes = r.methods.map((m) => (m.model === 'tuned' ? [6, 3] : [1, 0]));
+  const legend = (spec: ReturnType<typeof pplPlotSpec>) => {
+    const s = spec as unknown as { encoding: Record<string, unknown>; config?: object };
+    return {
+      ...s, width: 560, config: { ...s.config, legend: { labelLimit: 520, symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300 } },
+      encoding: { ...s.encoding, strokeDash: { field: 'method', type: 'nominal', scale: { domain: labels, range: dashes } } },
+    } as unknown as ReturnType<typeof pplPlotSpec>;
+  };
   const files = [path.join(dir, 'reproduce.json'), path.join(dir, 'reproduce.md'), path.join(dir, figures.ppl), path.join(dir, figures.passkey)];
   writeJsonAtomic(files[0], r);
   writeFileAtomic(files[1], reproduceMarkdown(r, figures));
