@@ -16,13 +16,16 @@ import { exportModel } from '../model/export';
 import { Model } from '../model/model';
 import type { RopeSpec } from '../rope/types';
 import { finetune, type FinetuneOptions, type FinetuneResult } from '../train/finetune';
-import type { EvolveSettings, GenerationLog, ScreeningSettings } from './evolve';
+import type { EvaluationEvent, EvolveSettings, GenerationLog, ScreeningSettings } from './evolve';
 import { perplexityFitness } from './fitness';
 import { runSearch, type SearchResult } from './run';
 import type { SpaceOptions } from './space';
 
 /** The stages, in order. */
 export type ExtendStage = 'search' | 'finetune' | 'secondary-search' | 'recovery' | 'export';
+
+/** The stages that search. */
+export type SearchStage = Extract<ExtendStage, 'search' | 'secondary-search' | 'recovery'>;
 
 /** Options of {@link extend}. */
 export interface ExtendOptions {
@@ -37,8 +40,13 @@ export interface ExtendOptions {
   samples: number;
   seed: number;
   settings?: Partial<EvolveSettings>;
-  /** Multi-fidelity screening in both searches (off by default: the paper's search). */
+  /** Multi-fidelity screening in every search (off by default: the paper's search). */
   screening?: ScreeningSettings;
+  /**
+   * Per-stage overrides of `settings` and `samples` (e.g. a cheaper secondary search, whose
+   * evaluations cost (target / finetuneLength)^2 times more than the first search's).
+   */
+  stageSearch?: Partial<Record<SearchStage, { settings?: Partial<EvolveSettings>; samples?: number }>>;
   space?: Pick<SpaceOptions, 'maxFactor' | 'searchNHat' | 'searchAttention' | 'criticalDim'>;
   /** Stage 2's training settings (the model, output, RoPE and length come from the stages). */
   finetune: Omit<FinetuneOptions, 'modelDir' | 'out' | 'rope' | 'length' | 'resume'>;
@@ -49,6 +57,7 @@ export interface ExtendOptions {
   signal?: AbortSignal;
   onStage?: (stage: ExtendStage, status: 'start' | 'done' | 'skipped') => void;
   onGeneration?: (stage: ExtendStage, g: GenerationLog) => void;
+  onEvaluation?: (stage: ExtendStage, e: EvaluationEvent) => void;
 }
 
 /** What {@link extend} produced. */
@@ -61,15 +70,24 @@ export interface ExtendResult {
   modelDir: string;
 }
 
-async function searchStage(o: ExtendOptions, stage: ExtendStage, modelDir: string, space: Omit<SpaceOptions, 'base'>, dir: string): Promise<SearchResult> {
+/**
+ * One search stage of {@link extend} on the model in `modelDir`, in `dir` (resumed when it holds
+ * a search). Exported so a caller can run stage 1 ahead of the job, or a further secondary search
+ * on the fine-tuned model, with exactly the signature `extend` gives it (so `extend` reuses it).
+ */
+export async function extensionSearch(o: ExtendOptions, stage: SearchStage, modelDir: string, space: Omit<SpaceOptions, 'base'>, dir: string): Promise<SearchResult> {
   const model = await Model.load(modelDir, { signal: o.signal });
+  const own = o.stageSearch?.[stage];
+  const samples = own?.samples ?? o.samples;
   try {
-    const fitness = perplexityFitness(model, o.documents, { length: space.targetLength, samples: o.samples, seed: o.seed });
+    const fitness = perplexityFitness(model, o.documents, { length: space.targetLength, samples, seed: o.seed });
     return await runSearch({
-      fitness, out: dir, resume: fs.existsSync(path.join(dir, 'search.json')), settings: { seed: o.seed, ...o.settings }, screening: o.screening,
+      fitness, out: dir, resume: fs.existsSync(path.join(dir, 'search.json')), settings: { seed: o.seed, ...o.settings, ...own?.settings },
+      screening: o.screening,
       space: { base: model.config.rope, ...o.space, ...space }, signal: o.signal,
-      signature: { stage, model: model.config.raw, samples: o.samples },
+      signature: { stage, model: model.config.raw, samples },
       onGeneration: (g) => o.onGeneration?.(stage, g),
+      onEvaluation: o.onEvaluation && ((e) => o.onEvaluation!(stage, e)),
     });
   } finally {
     model.dispose();
@@ -89,18 +107,18 @@ export async function extend(o: ExtendOptions): Promise<ExtendResult> {
     o.onStage?.(stage, 'done');
     return r;
   };
-  const search = await step('search', () => searchStage(o, 'search', o.modelDir, { targetLength: o.finetuneLength }, dir('1-search')));
+  const search = await step('search', () => extensionSearch(o, 'search', o.modelDir, { targetLength: o.finetuneLength }, dir('1-search')));
   const tuned = dir('2-finetune');
   const ft = await step('finetune', () => finetune({
     ...o.finetune, modelDir: o.modelDir, out: tuned, rope: search.bestSpec, length: o.finetuneLength,
     resume: fs.existsSync(path.join(tuned, 'training', 'run.json')), signal: o.signal,
   }));
-  const secondary = await step('secondary-search', () => searchStage(o, 'secondary-search', tuned, { targetLength: o.targetLength }, dir('3-search')));
+  const secondary = await step('secondary-search', () => extensionSearch(o, 'secondary-search', tuned, { targetLength: o.targetLength }, dir('3-search')));
   let finalSpec = secondary.bestSpec;
   let recovery: SearchResult | null = null;
   if (o.recoveryMaxFactor !== undefined) {
     const L = search.bestSpec.originalLength;
-    recovery = await step('recovery', () => searchStage(o, 'recovery', tuned, {
+    recovery = await step('recovery', () => extensionSearch(o, 'recovery', tuned, {
       targetLength: L, role: 'short', longSpec: secondary.bestSpec, maxFactor: o.recoveryMaxFactor, searchNHat: false, searchAttention: false,
     }, dir('4-recovery')));
     finalSpec = recovery.bestSpec;
