@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       const cacheFile = path.join(o.runs, 'held-out-cache.json');
       const points: Curve['points'] = [];
       for (const g of result.history) {
-        points.push({ cost: g.cost, evaluations: g.evaluations, best: g.best, heldOut: await heldOutPpl(g.bestSpec, curveWindows, cacheFile) });
+        points.push({ cost: g.cost ?? g.evaluations, evaluations: g.evaluations, best: g.best, heldOut: await heldOutPpl(g.bestSpec, curveWindows, cacheFile) });
       }
       curves.push({
         algorithm: a, seed, points,
@@ -156,7 +156,30 @@ async function writeResults(dir: string, r: Results): Promise<void> {
   const svg = await renderSvg(spec as never);
   writeFileAtomic(path.join(dir, 'search-cost.svg'), svg);
   writeFileAtomic(path.join(dir, 'search-cost.png'), svgToPng(svg));
+  writeFileAtomic(path.join(dir, 'search-cost.md'), costMarkdown(r));
   console.log(JSON.stringify(r.curves.map((c) => ({ algorithm: c.algorithm, seed: c.seed, ...c.final, spec: undefined })), null, 2));
+}
+
+/** The table: per run its cost and held-out perplexity, against the paper's run of the same seed. */
+function costMarkdown(r: Results): string {
+  const paper = new Map(r.curves.filter((c) => c.algorithm === 'paper').map((c) => [c.seed, c]));
+  const rows = r.curves.map((c) => {
+    const ref = paper.get(c.seed);
+    const rel = ref ? `${(100 * (c.final.heldOutAll / ref.final.heldOutAll - 1)).toFixed(2)}%` : '-';
+    const costShare = ref ? `${(100 * c.final.cost / ref.final.cost).toFixed(1)}%` : '-';
+    // The first generation whose best was already within 1% of the paper's final (curve windows).
+    const reached = ref ? c.points.find((p) => p.heldOut <= 1.01 * ref.final.heldOutPpl) : undefined;
+    return `| ${c.algorithm} | ${c.seed} | ${c.final.cost.toFixed(1)} (${costShare}) | ${c.final.evaluations}${c.final.screenEvaluations ? ` + ${c.final.screenEvaluations} screened` : ''} | ` +
+      `${c.final.searchPpl.toFixed(4)} | ${c.final.heldOutAll.toFixed(4)} | ${rel} | ${reached ? reached.cost.toFixed(1) : '-'} | ${(c.final.seconds / 60).toFixed(1)} |`;
+  });
+  return [
+    `| search | seed | cost (full evaluations; share of the paper's) | evaluations | best search ppl | held-out ppl (${r.heldOutWindows} windows) | vs the paper, same seed | cost to reach within 1% of the paper's final (${r.curveWindows} windows) | minutes |`,
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `YaRN (the best seed) on the same ${r.heldOutWindows} held-out windows: ${r.yarnHeldOut.toFixed(4)}.`,
+    '',
+  ].join('\n');
 }
 
 main().catch((e) => {
