@@ -29,16 +29,17 @@ import fs from 'fs';
 import path from 'path';
 
 import { readJsonFile, writeJsonAtomic } from '../src/common/files';
-import { evalDocuments, pretrainingStream, type PretrainingPosition } from '../src/data';
+import { pretrainingStream, type PretrainingPosition } from '../src/data';
 import { ByteTokenizer } from '../src/data/tokenizer';
 import { Model } from '../src/model/model';
 import { runtimeInfo } from '../src/model/runtime';
 import type { RopeSpec } from '../src/rope/types';
 import { extend, extensionSearch, N_HAT_CHOICES, perplexityFitness, runSearch, type ExtendOptions, type SearchResult } from '../src/search';
 import { writeReproduceReport, type ReproduceResults, type SearchSummary } from './lib/reproduce-report';
-import { baselineSpecs, heldOutWindows, longEnough, longFactorsEverywhere, passkeyCell, pplCell, ratioLabel, secondaryBaselineSpecs, type Method, type PasskeyCell, type PplCell } from './lib/reproduce-eval';
+import { baselineSpecs, evaluationWindows, longEnough, longFactorsEverywhere, passkeyCell, pplCell, ratioLabel, secondaryBaselineSpecs, type Method, type PasskeyCell, type PplCell } from './lib/reproduce-eval';
 import { settingsFromFlags, withSettingsFlags, type ReproduceSettings, type SearchBudget } from './lib/reproduce-settings';
 import { CellCache, formatSeconds, progress, StageRunner } from './lib/run-stages';
+import { searchSplit } from './lib/search-split';
 
 const ROOT = path.resolve(__dirname, '..');
 const MODEL = path.join(ROOT, 'models', 'tiny-base');
@@ -80,9 +81,7 @@ async function main(): Promise<void> {
   const info = runtimeInfo();
   console.log(`longrope reproduce (${settings.budget} budget): tiny-base, libtorch ${info.torchVersion}, ${info.threads} threads; run folder ${out}`);
   const tok = new ByteTokenizer();
-  const docs = (await evalDocuments()).map((d) => Int32Array.from(tok.encode(d.text, { addBos: false })));
-  const pool = docs.filter((_, i) => i % 2 === 0);
-  const heldOut = docs.filter((_, i) => i % 2 === 1);
+  const { searchPool: pool, heldOut } = await searchSplit();
   const base = await Model.load(MODEL);
   const rope = base.config.rope;
   const L = rope.originalLength;
@@ -101,8 +100,8 @@ async function main(): Promise<void> {
     if (!ok) console.log(`  length ${n} dropped: ${longEnough(heldOut, n)} held-out document(s) that long (2 needed)`);
     return ok;
   });
-  const windows = new Map(lengths.map((n) => [n, heldOutWindows(heldOut, n, settings.windowsPerDocument, settings.maxWindows)]));
-  const windowsAt = (n: number) => windows.get(n) ?? heldOutWindows(heldOut, n, settings.windowsPerDocument, settings.maxWindows);
+  const windows = new Map(lengths.map((n) => [n, evaluationWindows(heldOut, n, settings.windowsPerDocument, settings.maxWindows)]));
+  const windowsAt = (n: number) => windows.get(n) ?? evaluationWindows(heldOut, n, settings.windowsPerDocument, settings.maxWindows);
   console.log(`  documents: ${pool.length} for the searches, ${heldOut.length} held out; held-out windows per length: ${lengths.map((n) => `${n}: ${windowsAt(n).length}`).join(', ')}`);
 
   const evals = (b: SearchBudget) => b.population + b.iterations * (b.mutations + b.crossovers);

@@ -42,7 +42,7 @@ export function longEnough(docs: Int32Array[], length: number): number {
 }
 
 /** The held-out windows at `length` (see the module comment): token arrays of length-1, no BOS. */
-export function heldOutWindows(docs: Int32Array[], length: number, perDocument: number, max: number): Int32Array[] {
+export function evaluationWindows(docs: Int32Array[], length: number, perDocument: number, max: number): Int32Array[] {
   const span = length - 1;
   const perDoc = docs.map((d) => Math.min(perDocument, Math.floor(d.length / span)));
   const out: Int32Array[] = [];
