@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 
 import { encodeDocument } from '../data/chunking';
-import { ProcessGroup, readDistEnv } from '../dist';
 import { readDocuments } from '../data/readers';
 import { buildNeedleRows } from '../eval/needle';
 import { checkSearchConstraints } from '../rope/factor-checks';
@@ -46,6 +45,7 @@ export function registerSearchCommand(program: Command): void {
   registerEvalCommand(program, {
     name: 'search',
     kind: 'search',
+    distributed: 'data parallel',
     ropeFlags: false,
     description: 'evolutionary search of LongRoPE factors at a target length (the paper\'s algorithm and settings by default)',
     options: (c) => withSearchSizeOptions(c)
@@ -117,7 +117,7 @@ export function registerSearchCommand(program: Command): void {
       const sizes = { population: 64, mutations: 16, crossovers: 16, iterations: 40, ...settings };
       const total = sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers);
       // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations.
-      const group = (readDistEnv()?.worldSize ?? 1) > 1 ? await ProcessGroup.init() : undefined;
+      const group = context.group;
       const bar = progressBar('search', total, { best: '-', gen: 0 });
       let done = 0;
       try {
@@ -140,7 +140,6 @@ export function registerSearchCommand(program: Command): void {
         return { targetLength: plan.targetLength, fitness: plan.fitness, out: plan.out, ...result, history: undefined };
       } finally {
         bar.stop();
-        group?.dispose();
       }
     },
     table: (r) => ({
