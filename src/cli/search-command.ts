@@ -118,7 +118,7 @@ export function registerSearchCommand(program: Command): void {
       const total = sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers);
       // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations.
       const group = context.group;
-      const bar = progressBar('search', total, { best: '-', gen: 0 });
+      const bar = progressBar('search', total, { best: '-', gen: 0 }, { enabled: (group?.rank ?? 0) === 0 });
       let done = 0;
       try {
         const result = await runSearch({
@@ -134,7 +134,7 @@ export function registerSearchCommand(program: Command): void {
             haltForTests(e.evaluations);
           },
           onGeneration: (g) => {
-            if (!process.stderr.isTTY && !context.quiet) console.error(`generation ${g.generation}: best ${g.best.toFixed(4)}, mean ${g.mean.toFixed(4)}, ${g.evaluations} evaluations`);
+            if (!process.stderr.isTTY && !context.quiet && (group?.rank ?? 0) === 0) console.error(`generation ${g.generation}: best ${g.best.toFixed(4)}, mean ${g.mean.toFixed(4)}, ${g.evaluations} evaluations`);
           },
         });
         return { targetLength: plan.targetLength, fitness: plan.fitness, out: plan.out, ...result, history: undefined };
