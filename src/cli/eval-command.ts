@@ -6,7 +6,7 @@
  *   3. load the model, run, write the result file, print it as JSON or as a table.
  * Under `longrope launch` (or torchrun: WORLD_SIZE > 1) a command that declares `distributed`
  * gets the process group in its context; every rank loads the model and runs, rank 0 alone
- * writes the result file and prints. A command without it refuses to run under a launcher.
+ * writes the result file and prints. The CLI refuses a launcher for the other commands.
  * A command supplies its own flags and the three steps; the common flags (--model, --rope,
  * --factor, --tokenizer, --device, --label, --output, --json) and the file envelope
  * (`kind`, `method`, `model`, `rope`) are added here.
@@ -54,7 +54,7 @@ export interface EvalCommand<F extends EvalFlags, P, R extends object> {
   kind: string;
   /** Whether the command takes --rope/--factor (default true); without, the model's own RoPE. */
   ropeFlags?: boolean;
-  /** How the command uses the ranks of a multi-process job (`context.group`); without, it refuses one. */
+  /** How the command uses the ranks of a multi-process job (`context.group`); list it in launch-command's OVER_RANKS too. */
   distributed?: 'sequence parallel' | 'data parallel';
   /** Adds the command's own options. */
   options(command: Command): Command;
@@ -85,11 +85,8 @@ export function registerEvalCommand<F extends EvalFlags, P, R extends object>(pr
       const rope = parseRopeArg(flags.rope, flags.factor, config.rope);
       if (flags.output !== undefined) checkOutputFile(flags.output, '--output');
       let tokenizer: Promise<Tokenizer> | undefined;
-      const worldSize = readDistEnv()?.worldSize ?? 1;
-      if (worldSize > 1 && !spec.distributed) {
-        throw new Error(`Expected a single process for longrope ${spec.name} but received WORLD_SIZE=${worldSize}: it does not run ` +
-          'spread over ranks (ppl runs sequence-parallel and search data-parallel under launch); run it without a launcher');
-      }
+      // The CLI refuses a launcher for commands that do not declare `distributed` (src/cli/launch-command.ts).
+      const worldSize = spec.distributed ? readDistEnv()?.worldSize ?? 1 : 1;
       const context: EvalContext = { config, rope, quiet: Boolean(flags.json), tokenizer: () => (tokenizer ??= loadTokenizer(flags.tokenizer ?? flags.model)) };
       let plan = spec.parse(flags, context);
       if (spec.prepare) plan = await spec.prepare(plan, context);

@@ -46,7 +46,7 @@ testGloo('ppl under launch --nproc 2 runs sequence-parallel and equals the one-p
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test.serial('a command that does not run over ranks refuses a launcher (WORLD_SIZE > 1)', async (t) => {
+test.serial('a command that does not split its work over ranks refuses a launcher (WORLD_SIZE > 1)', async (t) => {
   const err = await t.throwsAsync(run(process.execPath, [BIN, 'passkey', '--model', TINY, '--tokenizer', BYTE_TOKENIZER_DIR, '--lengths', '64'], {
     env: { ...process.env, WORLD_SIZE: '2', RANK: '0' },
   }));
