@@ -1,7 +1,8 @@
 /**
  * `longrope launch --nproc 2 -- longrope finetune ...` (CPU, Gloo): every step runs
- * sequence-parallel; rank 0 alone writes the run; a job stopped after a checkpoint resumes under
- * launch; and the loss curve and final weights equal the one-process run's within fp32 tolerance.
+ * sequence-parallel; rank 0 alone writes the run; when a rank is killed (SIGKILL) after a
+ * checkpoint the job fails, and it resumes under launch; the loss curve and final weights equal
+ * the one-process run's within fp32 tolerance.
  */
 import { execFile } from 'child_process';
 import fs from 'fs';
@@ -17,6 +18,21 @@ import { args, BIN, killAfterCheckpoint, metrics, setup } from '../train/finetun
 const run = promisify(execFile);
 const testGloo = native().distInfo().gloo ? test.serial : test.serial.skip;
 
+/** The pid of rank `rank` among the children of process `parent` (Linux /proc). */
+function rankPid(parent: number, rank: number): number {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent && fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`RANK=${rank}`)) return Number(entry);
+    } catch {
+      // A process that exited meanwhile.
+    }
+  }
+  throw new Error(`no child of ${parent} with RANK=${rank}`);
+}
+
 /** The float32 tensors of a model directory saved in fp32, by name. */
 function weights(dir: string): Map<string, Float32Array> {
   const file = path.join(dir, 'model.safetensors');
@@ -28,7 +44,7 @@ function weights(dir: string): Map<string, Float32Array> {
   }));
 }
 
-testGloo('finetune under launch --nproc 2: sequence-parallel steps, rank 0 writes, resumes after a stop, equals one process', async (t) => {
+testGloo('finetune under launch --nproc 2: sequence-parallel steps, rank 0 writes, a killed rank fails the job, it resumes, equals one process', async (t) => {
   t.timeout(300_000);
   const s = setup();
   // 8 steps, a checkpoint every 2 (the shared argv has 40 and 5).
@@ -38,8 +54,10 @@ testGloo('finetune under launch --nproc 2: sequence-parallel steps, rank 0 write
 
   const launched = path.join(s.dir, 'launched');
   const launchArgv = (extra: string[] = []) => [BIN, 'launch', '--nproc', '2', '--', ...argv(launched, extra).slice(1)];
-  await killAfterCheckpoint(launchArgv(), launched, 4, 'SIGTERM');
-  t.is(metrics(launched).length, 4, 'stopped right after checkpoint 4');
+  // Rank 0 halts after checkpoint 4 and is killed; the launcher stops rank 1 and fails the job.
+  const killed = await killAfterCheckpoint(launchArgv(), launched, 4, (pid) => rankPid(pid, 0));
+  t.is(killed.code, 128 + 9, 'the job fails with the killed rank\'s signal');
+  t.is(metrics(launched).length, 4, 'killed right after checkpoint 4');
   const { stdout } = await run(process.execPath, launchArgv(['--resume']));
   // One result line: rank 0's.
   const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));

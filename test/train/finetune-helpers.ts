@@ -33,25 +33,27 @@ export const args = (s: { model: string; data: string }, out: string, extra: str
 /**
  * Starts the CLI with `argv`, SIGKILLs it once checkpoint `step` exists in `out`. The process is
  * told to halt after that checkpoint (LONGROPE_TEST_HALT_AFTER_CHECKPOINT), so the kill lands
- * there however fast the machine is, never after the run finished. `signal` SIGTERM suits a
- * `longrope launch` (it forwards it to its ranks and waits for them).
+ * there however fast the machine is, never after the run finished. `victim` picks the process to
+ * kill from the started one's pid (default itself; a rank of a `longrope launch`). Resolves with
+ * how the started process ended.
  */
-export async function killAfterCheckpoint(argv: string[], out: string, step: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+export async function killAfterCheckpoint(argv: string[], out: string, step: number, victim: (pid: number) => number = (pid) => pid):
+  Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const child = spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, LONGROPE_TEST_HALT_AFTER_CHECKPOINT: String(step) } });
   const latest = path.join(out, 'training', 'checkpoints', 'latest.json');
-  const exited = new Promise((r) => child.on('exit', r));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
       if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step === step) {
         clearInterval(poll);
-        child.kill(signal);
+        process.kill(victim(child.pid!), 'SIGKILL');
         resolve();
       }
     }, 20);
     child.on('exit', () => { clearInterval(poll); resolve(); });
     child.on('error', reject);
   });
-  await exited;
+  return exited;
 }
 
 /** The lines of a run's metrics.jsonl. */
