@@ -22,6 +22,7 @@
         "native/attention/attention_tiled_grad.cc",
         "native/attention/attention_wrap.cc",
         "native/attention/ring_attention.cc",
+        "native/attention/ring_attention_grad.cc",
         "native/dist/communicator_c10d.cc",
         "native/dist/process_group_wrap.cc",
         "native/dist/dist_wrap.cc",

@@ -1,8 +1,10 @@
 /**
  * `npm run bench:dist`: what splitting one sequence over processes costs on CPU. For each length
- * it times (a) causal attention (B = 1, 4 heads, D = 64, forward) and (b) a whole NLL of the
- * bench's random 4-layer d = 256 model, once as 1 process x 2 threads (tiled attention, plain
- * NLL) and once as 2 processes x 1 thread (ring attention, sequence-parallel NLL over Gloo).
+ * it times (a) causal attention (B = 1, 4 heads, D = 64, forward), (b) a whole NLL of the
+ * bench's random 4-layer d = 256 model and (c) one training step of that model (activation
+ * checkpointing, AdamW), once as 1 process x 2 threads (tiled attention, plain NLL and step) and
+ * once as 2 processes x 1 thread (ring attention, sequence-parallel NLL and step over Gloo).
+ * BENCH_KINDS picks rows (default attention,nll; train is opt-in), BENCH_LENGTHS the lengths.
  * overhead = (2 x 1 time) / (1 x 2 time) - 1: the price of the ring (messages, merges, the
  * zigzag's extra blocks) when both use the same two cores. Best of BENCH_REPEATS (2) runs; CPU
  * time (all ranks) beside wall time, and the load average, since a busy machine skews wall time.
@@ -18,14 +20,21 @@ import { ProcessGroup } from '../src/dist/process-group';
 import { takeRows, zigzagIndices } from '../src/dist/zigzag';
 import { Model } from '../src/model/model';
 import { native } from '../src/native';
+import { Trainer } from '../src/train/trainer';
 import { writeRandomModel } from './lib/random-model';
 
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '8192,16384,32768').split(',').map(Number);
 const HEADS = 4, HEAD_DIM = 64;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+const KINDS = ['attention', 'nll', 'train'] as const;
+type Kind = (typeof KINDS)[number];
+const CHOSEN = (process.env.BENCH_KINDS ?? 'attention,nll').split(',') as Kind[];
+const LABELS: Record<Kind, string> = {
+  attention: 'causal attention (4 heads, D 64)', nll: 'NLL, 4-layer d 256 model', train: 'training step (checkpointed), same model',
+};
 
 interface ChildJob {
-  kind: 'attention' | 'nll';
+  kind: Kind;
   length: number;
   modelDir: string;
   outFile: string;
@@ -46,6 +55,7 @@ async function child(job: ChildJob): Promise<void> {
   const s = idx.length;
   let run: () => Promise<unknown>;
   let model: Model | undefined;
+  let trainer: Trainer | undefined;
   if (job.kind === 'attention') {
     const [q, k, v] = [1, 2, 3].map((seed) => takeRows(randomArray(n * row, seed), 1, n, row, idx));
     const t = (data: Float32Array) => ({ data, shape: [1, s, HEADS, HEAD_DIM] });
@@ -53,10 +63,15 @@ async function child(job: ChildJob): Promise<void> {
       ? () => pg.run((h) => native().ringAttention(h, { q: t(q), k: t(k), v: t(v) }))
       : () => native().attention({ q: t(q), k: t(k), v: t(v), impl: 'tiled' });
   } else {
-    model = await Model.load(job.modelDir);
+    model = await Model.load(job.modelDir, { dtype: 'float32' });
     const tokens = Int32Array.from({ length: n }, (_, i) => (i * 7919) % model!.config.vocabSize);
     const rope = { ...model.config.rope, method: 'linear' as const, length: n };
-    run = () => model!.nll(tokens, { rope, sequenceParallel: pg });
+    if (job.kind === 'nll') {
+      run = () => model!.nll(tokens, { rope, sequenceParallel: pg });
+    } else {
+      const t = (trainer = new Trainer(model));
+      run = () => t.step([[tokens]], { rope, lr: 1e-5, checkpointing: true, sequenceParallel: pg });
+    }
   }
   // The best of REPEATS runs (other work on the machine only ever slows a run down); per run the
   // slowest rank's wall time is the job's, and CPU time is summed over ranks.
@@ -74,6 +89,7 @@ async function child(job: ChildJob): Promise<void> {
   }
   if (pg.rank === 0) fs.writeFileSync(job.outFile, JSON.stringify(best));
   pg.dispose();
+  trainer?.dispose();
   model?.dispose();
 }
 
@@ -93,9 +109,12 @@ async function main(): Promise<void> {
   const modelDir = path.join(dir, 'model');
   fs.mkdirSync(modelDir);
   writeRandomModel(modelDir);
-  const rows: { kind: string; length: number; oneByTwoMs: number; twoByOneMs: number; overhead: number;
+  const rows: { kind: Kind; length: number; oneByTwoMs: number; twoByOneMs: number; overhead: number;
     oneByTwoCpuMs: number; twoByOneCpuMs: number; loadAverage: number }[] = [];
-  for (const kind of ['attention', 'nll'] as const) {
+  const bad = CHOSEN.filter((k) => !KINDS.includes(k));
+  if (bad.length) throw new Error(`Expected a comma-separated list of ${KINDS.join(', ')} for BENCH_KINDS but received ${bad.join(', ')}`);
+  console.error(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} CPUs)`);
+  for (const kind of CHOSEN) {
     for (const length of LENGTHS) {
       const job: ChildJob = { kind, length, modelDir, outFile: path.join(dir, 'out.json') };
       const loadAverage = os.loadavg()[0];
@@ -109,11 +128,11 @@ async function main(): Promise<void> {
   console.log('| what | tokens | 1 process x 2 threads | 2 processes x 1 thread | overhead (wall) | CPU s, 1 x 2 / 2 x 1 | load avg |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.kind === 'attention' ? 'causal attention (4 heads, D 64)' : 'NLL, 4-layer d 256 model'} | ${r.length} | ` +
+    console.log(`| ${LABELS[r.kind]} | ${r.length} | ` +
       `${(r.oneByTwoMs / 1000).toFixed(2)} s | ${(r.twoByOneMs / 1000).toFixed(2)} s | ${(100 * r.overhead).toFixed(0)}% | ` +
       `${(r.oneByTwoCpuMs / 1000).toFixed(1)} / ${(r.twoByOneCpuMs / 1000).toFixed(1)} | ${r.loadAverage.toFixed(1)} |`);
   }
-  console.log(JSON.stringify({ cpus: os.cpus().length, torch: native().runtimeInfo().torchVersion, rows }));
+  console.log(JSON.stringify({ cpus: os.cpus().length, torch: native().runtimeInfo().torchVersion, loadAverageAfter: os.loadavg()[0], rows }));
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { registerEstimateCommand } from './cli/estimate-command';
 import { registerBenchTasksCommand } from './cli/bench-tasks-command';
 import { registerFinetuneCommand } from './cli/finetune-command';
-import { registerLaunchCommand } from './cli/launch-command';
+import { checkLaunchable, registerLaunchCommand } from './cli/launch-command';
 import { registerPasskeyCommand } from './cli/passkey-command';
 import { registerPplCommand } from './cli/ppl-command';
 import { registerReportCommand } from './cli/report-command';
@@ -37,6 +37,8 @@ function buildProgram(): Command {
     .command('info')
     .description('print what the native addon offers (libtorch version, CUDA, threads)')
     .action(() => console.log(JSON.stringify(runtimeInfo(), null, 2)));
+  // Under a launcher (or torchrun), before any flag is read or file written.
+  program.hook('preAction', (_, action) => checkLaunchable(action.name()));
   return program;
 }
 

@@ -177,7 +177,7 @@ export interface NativeTrainer {
   step(tokens: Int32Array, options: NativeJobOptions & {
     microBatches: number; batch: number; seq: number; rope: NativeRopeParams; lr: number;
     clip?: number; checkpointing?: boolean; chunk?: number; impl?: 'fused' | 'naive'; autocast?: boolean;
-  }): Promise<{ loss: number; gradNorm: number; tokens: number; milliseconds: StepMilliseconds }>;
+  }, group?: NativeProcessGroup): Promise<{ loss: number; gradNorm: number; tokens: number; milliseconds: StepMilliseconds }>;
   optimizerStateInfo(): { step: number; tensors: { name: string; shape: number[] }[] };
   saveOptimizerState(file: string, header: Buffer, names: string[]): Promise<void>;
   loadOptimizerState(locations: NativeTensorLocation[], step: number): Promise<void>;

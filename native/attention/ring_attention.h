@@ -35,4 +35,10 @@ RingForward RingAttentionForward(Communicator& comm, const at::Tensor& q, const 
 RingGrads RingAttentionBackward(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const RingForward& fwd, const at::Tensor& grad_out, const AttentionOptions& opts);
 
+// Forward only without autograd; with grad enabled and an input requiring it, an autograd
+// function whose backward is RingAttentionBackward (ring_attention_grad.cc). Every rank calls
+// it together, forward and (through the step's backward) backward.
+at::Tensor RingAttention(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         const AttentionOptions& opts);
+
 }  // namespace longrope

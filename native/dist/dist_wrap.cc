@@ -14,7 +14,7 @@
 namespace longrope {
 namespace {
 
-Napi::Value RingAttention(const Napi::CallbackInfo& info) {
+Napi::Value RingAttentionBinding(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     std::shared_ptr<Communicator> comm = ProcessGroupWrap::FromObject(info[0], "ringAttention group");
     const std::string where = "ringAttention options";
@@ -81,7 +81,7 @@ Napi::Value SequenceParallelNllBinding(const Napi::CallbackInfo& info) {
 
 void InitDist(Napi::Env env, Napi::Object exports) {
   ProcessGroupWrap::Init(env, exports);
-  exports.Set("ringAttention", Napi::Function::New(env, RingAttention, "ringAttention"));
+  exports.Set("ringAttention", Napi::Function::New(env, RingAttentionBinding, "ringAttention"));
   exports.Set("sequenceParallelNll", Napi::Function::New(env, SequenceParallelNllBinding, "sequenceParallelNll"));
 }
 

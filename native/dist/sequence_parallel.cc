@@ -14,6 +14,20 @@ at::Tensor ZigzagIndices(int64_t c, int n, int r) {
 
 }  // namespace
 
+ZigzagShare ZigzagSplit(const at::Tensor& tokens, int n, int r) {
+  const int64_t b = tokens.size(0), s = tokens.size(1);
+  ZigzagShare z;
+  z.chunk = (s + 2 * n - 1) / (2 * n);
+  z.padded_len = 2 * n * z.chunk;
+  at::Tensor padded = at::cat({tokens.to(at::kCPU, at::kLong), at::zeros({b, z.padded_len - s}, at::kLong)}, 1);
+  // next[p] = the token row p predicts; nothing (-100, cross-entropy's ignore index) from the last real token on.
+  at::Tensor next = at::cat({padded.narrow(1, 1, s - 1), at::full({b, z.padded_len - s + 1}, -100, at::kLong)}, 1);
+  z.idx = ZigzagIndices(z.chunk, n, r);
+  z.inputs = padded.index_select(1, z.idx);
+  z.targets = next.index_select(1, z.idx);
+  return z;
+}
+
 at::Tensor SequenceParallelNll(const LlamaModel& model, Communicator& comm, const at::Tensor& tokens,
                                int64_t position_offset, int64_t score_from, const RopeParams& rope, ForwardOptions opts,
                                const JobControl* job) {
@@ -24,18 +38,17 @@ at::Tensor SequenceParallelNll(const LlamaModel& model, Communicator& comm, cons
   TORCH_CHECK(!opts.naive, "sequence parallelism runs the fused path only (impl 'naive' is single-process)");
   TORCH_CHECK(model.config().sliding_window == 0, "sequence parallelism does not support a sliding window (",
               model.config().sliding_window, ") yet");
-  const int n = comm.size(), r = comm.rank();
-  const int64_t c = (s + 2 * n - 1) / (2 * n), padded_len = 2 * n * c;
-  at::Tensor padded = at::cat({tokens.to(at::kLong), at::zeros({padded_len - s}, at::kLong)});
-  const at::Tensor idx = ZigzagIndices(c, n, r);
+  const int n = comm.size();
+  const ZigzagShare z = ZigzagSplit(tokens.unsqueeze(0), n, comm.rank());
+  const int64_t c = z.chunk, padded_len = z.padded_len;
   opts.attention = [&comm](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const AttentionOptions& a) {
-    return RingAttentionForward(comm, q, k, v, a).out;
+    return RingAttention(comm, q, k, v, a);
   };
   const at::Device device = model.device();
-  at::Tensor h = model.Forward(padded.index_select(0, idx).unsqueeze(0).to(device), (idx + position_offset).to(device),
-                               rope, opts, job)[0];  // [2c, hidden]
-  // Local row i sits at position p = idx[i] and predicts token p + 1 (the last row predicts padding).
-  at::Tensor targets = padded.index_select(0, (idx + 1).clamp_max(padded_len - 1)).to(device);
+  at::Tensor h = model.Forward(z.inputs.to(device), (z.idx + position_offset).to(device), rope, opts, job)[0];  // [2c, hidden]
+  // Local row i sits at position p = idx[i] and predicts token p + 1; rows with no target (-100)
+  // score token 0 and are dropped below.
+  at::Tensor targets = z.targets[0].clamp_min(0).to(device);
   at::Tensor nll = at::empty({2 * c}, at::TensorOptions().dtype(at::kFloat).device(device));
   for (int64_t r0 = 0; r0 < 2 * c; r0 += opts.chunk) {
     const int64_t rows = std::min(opts.chunk, 2 * c - r0);

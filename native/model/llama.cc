@@ -179,8 +179,8 @@ at::Tensor LlamaModel::Forward(const at::Tensor& tokens, const at::Tensor& posit
 }
 
 at::Tensor LlamaModel::LayerForward(const at::Tensor& x, int64_t layer, const at::Tensor& positions,
-                                    const RopeParams& rope, const JobControl* job) const {
-  return Layer(x, layers_.at(layer), ComputeRopeAngles(positions, rope), layer, ForwardOptions{}, job, nullptr);
+                                    const RopeParams& rope, const JobControl* job, const ForwardOptions& opts) const {
+  return Layer(x, layers_.at(layer), ComputeRopeAngles(positions, rope), layer, opts, job, nullptr);
 }
 
 NllResult LlamaModel::Nll(const at::Tensor& tokens, int64_t position_offset, int64_t score_from,

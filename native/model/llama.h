@@ -98,8 +98,9 @@ class LlamaModel {
 
   // Pieces of Forward for callers that schedule layers themselves (activation checkpointing).
   at::Tensor Embed(const at::Tensor& tokens) const { return at::embedding(embed_, tokens); }
+  // `opts` as in Forward (its attention hook: ring attention in sequence-parallel training).
   at::Tensor LayerForward(const at::Tensor& x, int64_t layer, const at::Tensor& positions, const RopeParams& rope,
-                          const JobControl* job) const;
+                          const JobControl* job, const ForwardOptions& opts = ForwardOptions{}) const;
   at::Tensor FinalNorm(const at::Tensor& x) const { return RmsNorm(x, final_norm_); }
   at::Tensor LmHeadWeight() const { return LmHead(); }
 

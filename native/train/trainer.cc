@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "attention/ring_attention.h"
+#include "dist/sequence_parallel.h"
 #include "train/autocast.h"
 
 namespace longrope {
@@ -30,8 +32,44 @@ typename Map::key_type StateKey(const Map&, const at::Tensor& p) {
   }
 }
 
-at::Tensor Positions(int64_t seq, const at::Device& device) {
-  return at::arange(seq, at::TensorOptions().dtype(at::kLong).device(device));
+// What this rank computes of a micro-batch [b, s]: in one process the whole sequences (rows
+// 0..s-2 predict tokens 1..s-1); under sequence parallelism its zigzag share, whose rows past the
+// last real token predict nothing (-100). `count` is the whole micro-batch's targets on every rank.
+struct LocalBatch {
+  at::Tensor inputs;     // [b, n] ids run through the model
+  at::Tensor positions;  // [n] their positions
+  at::Tensor targets;    // [b, rows] the ids rows 0..rows-1 predict
+  int64_t rows = 0;
+  double count = 0;
+};
+
+LocalBatch Local(const at::Tensor& tokens, const TrainStepOptions& opts, const at::Device& device) {
+  const int64_t b = tokens.size(0), s = tokens.size(1);
+  const double count = static_cast<double>(b * (s - 1));
+  if (!opts.comm) {
+    return {tokens, at::arange(s, at::TensorOptions().dtype(at::kLong).device(device)), tokens.narrow(1, 1, s - 1),
+            s - 1, count};
+  }
+  const ZigzagShare z = ZigzagSplit(tokens, opts.comm->size(), opts.comm->rank());
+  return {z.inputs.to(device), z.idx.to(device), z.targets.to(device), 2 * z.chunk, count};
+}
+
+// The layer options of a step: ring attention over the group under sequence parallelism.
+ForwardOptions StepForwardOptions(const TrainStepOptions& opts) {
+  ForwardOptions fwd;
+  if (opts.comm) {
+    Communicator* comm = opts.comm;
+    fwd.attention = [comm](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const AttentionOptions& a) {
+      return RingAttention(*comm, q, k, v, a);
+    };
+  }
+  return fwd;
+}
+
+// Summed cross-entropy of logits [b, rows, vocab] against targets [b, rows] (-100: no target).
+at::Tensor SummedLoss(const at::Tensor& logits, const at::Tensor& targets) {
+  return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}), {}, at::Reduction::Sum,
+                                -100);
 }
 
 // bf16 autocast over the forward computations of a step when asked. Backward runs outside it, as
@@ -80,16 +118,16 @@ Trainer::~Trainer() {
 double Trainer::MicroBatch(const at::Tensor& tokens, const TrainStepOptions& opts, double scale,
                            const JobControl* job, TrainStepResult& timing) {
   auto clock = std::chrono::steady_clock::now();
-  const int64_t b = tokens.size(0), s = tokens.size(1);
-  ForwardOptions fwd;
+  const LocalBatch local = Local(tokens, opts, model_->device());
+  ForwardOptions fwd = StepForwardOptions(opts);
   fwd.chunk = opts.chunk;
   fwd.naive = opts.naive;
   at::Tensor loss;
   {
     auto precision = ForwardPrecision(opts, model_->device());
-    at::Tensor h = model_->Forward(tokens, Positions(s, model_->device()), opts.rope, fwd, job);
-    at::Tensor logits = at::linear(h.narrow(1, 0, s - 1), model_->LmHeadWeight()).to(at::kFloat);
-    loss = at::cross_entropy_loss(logits.reshape({b * (s - 1), -1}), tokens.narrow(1, 1, s - 1).reshape({-1}));
+    at::Tensor h = model_->Forward(local.inputs, local.positions, opts.rope, fwd, job);
+    at::Tensor logits = at::linear(h.narrow(1, 0, local.rows), model_->LmHeadWeight()).to(at::kFloat);
+    loss = SummedLoss(logits, local.targets) / local.count;
   }
   timing.forward_ms += Lap(clock);
   (loss * scale).backward();
@@ -103,33 +141,32 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
   // Per-layer activation checkpointing: a no-grad forward keeps only each layer's input; the
   // loss runs in token chunks, each backpropagated at once into the last hidden state; then
   // each layer is recomputed with grad from its saved input and backpropagated in reverse.
-  const int64_t b = tokens.size(0), s = tokens.size(1);
-  const at::Tensor positions = Positions(s, model_->device());
+  const LocalBatch local = Local(tokens, opts, model_->device());
+  const at::Tensor& positions = local.positions;
+  const ForwardOptions fwd = StepForwardOptions(opts);
   std::vector<at::Tensor> inputs;
   at::Tensor x;
   {
     c10::NoGradGuard no_grad;
     auto precision = ForwardPrecision(opts, model_->device());
-    x = model_->Embed(tokens);
+    x = model_->Embed(local.inputs);
     for (int64_t l = 0; l < model_->config().layers; ++l) {
       if (job) job->CheckCancelled();
       inputs.push_back(x.clone());
-      x = model_->LayerForward(x, l, positions, opts.rope, job);
+      x = model_->LayerForward(x, l, positions, opts.rope, job, fwd);
     }
   }
   timing.forward_ms += Lap(clock);
   at::Tensor last = x.detach().requires_grad_(true);
-  at::Tensor targets = tokens.narrow(1, 1, s - 1);
-  const double count = static_cast<double>(b * (s - 1));
+  const double count = local.count;
   double loss_sum = 0;
-  for (int64_t c0 = 0; c0 < s - 1; c0 += opts.chunk) {
-    const int64_t c = std::min(opts.chunk, s - 1 - c0);
+  for (int64_t c0 = 0; c0 < local.rows; c0 += opts.chunk) {
+    const int64_t c = std::min(opts.chunk, local.rows - c0);
     at::Tensor loss;
     {
       auto precision = ForwardPrecision(opts, model_->device());
       at::Tensor logits = at::linear(model_->FinalNorm(last.narrow(1, c0, c)), model_->LmHeadWeight()).to(at::kFloat);
-      loss = at::cross_entropy_loss(logits.reshape({b * c, -1}), targets.narrow(1, c0, c).reshape({-1}), {},
-                                    at::Reduction::Sum);
+      loss = SummedLoss(logits, local.targets.narrow(1, c0, c));
     }
     timing.forward_ms += Lap(clock);
     (loss * (scale / count)).backward();
@@ -143,13 +180,13 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
     at::Tensor out;
     {
       auto precision = ForwardPrecision(opts, model_->device());
-      out = model_->LayerForward(in, l, positions, opts.rope, job);
+      out = model_->LayerForward(in, l, positions, opts.rope, job, fwd);
     }
     out.backward(grad);
     grad = in.grad();
     inputs[l] = at::Tensor();
   }
-  model_->Embed(tokens).backward(grad);
+  model_->Embed(local.inputs).backward(grad);
   timing.backward_ms += Lap(clock);
   return loss_sum / count;
 }
@@ -157,6 +194,9 @@ double Trainer::MicroBatchCheckpointed(const at::Tensor& tokens, const TrainStep
 TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOptions& opts, const JobControl* job) {
   TORCH_CHECK(tokens_in.dim() == 3 && tokens_in.size(2) >= 2, "training tokens must be [microBatches, batch, seq>=2]");
   TORCH_CHECK(!(opts.naive && opts.checkpointing), "the naive baseline runs without activation checkpointing");
+  TORCH_CHECK(!(opts.naive && opts.comm), "sequence parallelism runs the fused path only (impl 'naive' is single-process)");
+  TORCH_CHECK(!opts.comm || model_->config().sliding_window == 0,
+              "sequence parallelism does not support a sliding window (", model_->config().sliding_window, ") yet");
   const at::Tensor tokens = tokens_in.to(model_->device());
   const int64_t micro = tokens.size(0);
   TORCH_CHECK(!opts.autocast || model_->dtype() == at::kFloat,
@@ -174,6 +214,20 @@ TrainStepResult Trainer::Step(const at::Tensor& tokens_in, const TrainStepOption
   }
   result.tokens = micro * tokens.size(1) * (tokens.size(2) - 1);
   auto clock = std::chrono::steady_clock::now();
+  if (opts.comm) {
+    // Each rank's loss and gradients cover its share of the tokens (and, through the ring
+    // backward, what its keys and values gave the others): their sums are the whole step's.
+    at::Tensor loss = at::full({1}, result.loss, at::TensorOptions().dtype(at::kDouble).device(opts.comm->device()));
+    opts.comm->AllReduce(loss, ReduceOp::kSum);
+    result.loss = loss.item<double>();
+    for (auto& [name, p] : params_) {
+      if (!p.grad().defined()) continue;
+      at::Tensor g = p.grad().to(opts.comm->device());
+      opts.comm->AllReduce(g, ReduceOp::kSum);
+      if (!g.is_same(p.grad())) p.mutable_grad().copy_(g);
+    }
+    result.backward_ms += Lap(clock);
+  }
   // Squared norms stay on the device; one .item() for all of them (not one host sync per tensor).
   std::vector<at::Tensor> squares;
   for (auto& [name, p] : params_) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "dist/communicator.h"
 #include "job_control.h"
 #include "model/llama.h"
 
@@ -33,6 +34,11 @@ struct TrainStepOptions {
   int64_t chunk = 4096;          // tokens per loss chunk (checkpointing path)
   bool naive = false;            // plain libtorch ops (the benchmark baseline and a test reference)
   bool autocast = false;         // bf16 autocast over fp32 weights (mixed precision; meant for CUDA)
+  // Sequence parallelism: every rank passes the same whole sequences; each runs its zigzag share
+  // with ring attention (forward and backward), the loss is summed over the ranks and the gradients
+  // all-reduced (sum), so every rank takes the optimizer step of the whole-sequence loss. Not owned;
+  // it must outlive the step.
+  Communicator* comm = nullptr;
 };
 
 struct TrainStepResult {

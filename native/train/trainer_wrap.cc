@@ -2,6 +2,7 @@
 
 #include "addon_data.h"
 #include "common.h"
+#include "dist/process_group_wrap.h"
 #include "job_wrap.h"
 #include "model/model_args.h"
 #include "model/model_wrap.h"
@@ -73,11 +74,15 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
     step.naive = GetString(opts, "impl", where, std::string("fused")) == "naive";
     step.autocast = GetBool(opts, "autocast", where, false);
     Control control = ParseControl(opts, where);
+    // Sequence parallelism over a process group (info[2]); the job holds the group until it ends.
+    std::shared_ptr<Communicator> comm =
+        info.Length() > 2 && !info[2].IsUndefined() ? ProcessGroupWrap::FromObject(info[2], "step group") : nullptr;
     at::Tensor tokens = flat.view({micro, batch, seq});
     return RunAsync<TrainStepResult>(
         info.Env(),
         [=]() mutable {
           control.job.SetTotal(micro);
+          step.comm = comm.get();
           return trainer->Step(tokens, step, &control.job);
         },
         [control](Napi::Env env, TrainStepResult& r) -> Napi::Value {

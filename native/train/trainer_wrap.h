@@ -1,7 +1,7 @@
 // [sync]  createTrainer(model, {beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0}) -> NativeTrainer
 //         (weight decay applies to matrices only, not to norm weights)
 // NativeTrainer:
-//   [async] step(tokens, options) -> Promise<{loss, gradNorm, tokens, milliseconds}>
+//   [async] step(tokens, options, group?) -> Promise<{loss, gradNorm, tokens, milliseconds}>
 //           tokens: Int32Array of microBatches * batch * seq ids in [0, vocab) (checked here,
 //             RangeError naming the first bad index), each row of seq a segment.
 //           options: {microBatches, batch, seq >= 2, rope, lr,
@@ -10,6 +10,8 @@
 //             chunk = 4096 (tokens per loss chunk; used by the checkpointing path only),
 //             impl = 'fused' | 'naive' (plain libtorch ops; not with checkpointing),
 //             autocast = false (bf16 autocast over float32 weights), control}
+//           group: a NativeProcessGroup: sequence parallel (every rank passes the same tokens;
+//             zigzag share, ring attention, loss and gradients summed over the ranks).
 //           result: loss = mean token cross-entropy over all micro-batches, gradNorm = global
 //             norm before clipping, tokens = target tokens (microBatches * batch * (seq - 1)),
 //             milliseconds = {forward, backward, optimizer} wall time.

@@ -17,6 +17,7 @@ interface EstimateFlags {
   mode: 'nll' | 'generate' | 'train';
   chunk?: string;
   batch?: string;
+  ranks?: string;
   memory?: string;
   json?: boolean;
 }
@@ -33,6 +34,7 @@ export function registerEstimateCommand(program: Command): void {
     .option('--mode <m>', 'nll, generate or train', 'nll')
     .option('--chunk <n>', 'tokens per MLP / logits chunk')
     .option('--batch <n>', 'sequences at once')
+    .option('--ranks <n>', 'processes (GPUs) each sequence is split over (sequence parallel): per-rank memory')
     .option('--memory <GB>', 'memory available (default: this machine\'s RAM for cpu)')
     .option('--json', 'print the estimate as JSON')
     .action((flags: EstimateFlags) => {
@@ -43,9 +45,10 @@ export function registerEstimateCommand(program: Command): void {
       const dtype = flags.dtype === undefined ? undefined : parseChoice(flags.dtype, '--dtype', ['float32', 'bfloat16'] as const);
       const chunk = flags.chunk === undefined ? undefined : parsePositiveInt(flags.chunk, '--chunk');
       const batch = flags.batch === undefined ? undefined : parsePositiveInt(flags.batch, '--batch');
+      const ranks = flags.ranks === undefined ? undefined : parsePositiveInt(flags.ranks, '--ranks');
       const memory = flags.memory === undefined ? undefined : parsePositiveNumber(flags.memory, '--memory');
       const config = readModelConfig(flags.model);
-      const est = estimateMemory(config, { length, device, dtype, mode, chunk, batch });
+      const est = estimateMemory(config, { length, device, dtype, mode, chunk, batch, ranks });
       const available = memory !== undefined ? memory * 1e9 : device === 'cpu' ? os.totalmem() : null;
       const fits = available === null ? null : est.totalBytes <= available;
       // Exit 2 when it does not fit, whatever the output format: scripts test the exit code.
@@ -54,7 +57,8 @@ export function registerEstimateCommand(program: Command): void {
         console.log(JSON.stringify({ ...est, availableBytes: available, fits }, null, 2));
         return;
       }
-      console.log(`${flags.mode} at ${flags.length} tokens on ${flags.device}: ${formatBytes(est.totalBytes)} estimated peak`);
+      const per = ranks !== undefined && ranks > 1 ? ` per rank of ${ranks} (sequence parallel)` : '';
+      console.log(`${flags.mode} at ${flags.length} tokens on ${flags.device}: ${formatBytes(est.totalBytes)} estimated peak${per}`);
       for (const [k, v] of Object.entries(est.breakdown)) console.log(`  ${k.padEnd(18)} ${formatBytes(v).padStart(10)}`);
       if (available !== null) {
         console.log(fits ? `fits in ${formatBytes(available)}` : `does NOT fit in ${formatBytes(available)}`);

@@ -2,11 +2,14 @@
  * `longrope finetune`: fine-tune a model at an extended length with a RoPE spec (the searched
  * LongRoPE factors), resumable after a kill with --resume. Data: the bundled training split (in
  * memory), or the user's text / JSONL / Parquet files (--data), streamed: re-read every epoch and
- * shuffled through a bounded buffer, so their size is not limited by memory.
+ * shuffled through a bounded buffer, so their size is not limited by memory. Under
+ * `longrope launch --nproc N` every step runs sequence-parallel over the N processes (ring
+ * attention; rank 0 writes the run and prints).
  */
 import type { Command } from 'commander';
 
 import { checkPosition, listDataFiles, readDocuments, segmentSource, SegmentStream, StreamingSegments, trainDocuments } from '../data';
+import { ProcessGroup, readDistEnv } from '../dist';
 import { readModelConfig } from '../model/config';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer';
 import { finetune, type SegmentSource } from '../train/finetune';
@@ -116,22 +119,32 @@ export function registerFinetuneCommand(program: Command): void {
       const tokenizer = await loadTokenizer(f.model);
       const seed = Number(f.seed);
       const choice: DataChoice = { paths: f.data, textField: f.textField, tokenizer, length, seed, shuffleBuffer };
-      const result = await finetune({
-        modelDir: f.model, out: f.out, length, rope, steps, schedule, globalBatch,
-        microBatch: parsePositiveInt(f.microBatch, '--micro-batch'),
-        checkpointEvery: parsePositiveInt(f.checkpointEvery, '--checkpoint-every'),
-        checkpointing: f.checkpointing ?? false,
-        mixedShort: f.mixedShort === undefined ? undefined : { length: config.rope.originalLength, every: parsePositiveInt(f.mixedShort, '--mixed-short') },
-        resume: f.resume ?? false,
-        device: f.device,
-        // The shuffle buffer shapes the streamed order, so a resume must use the same one.
-        runInfo: f.data ? { data: f.data, seed, shuffleBuffer } : { data: 'train split', seed },
-        data: (position) => dataSource(choice, position),
-        onStep: (m) => {
-          if (!process.stderr.isTTY && !f.json) console.error(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}`);
-        },
-        onCheckpoint: haltForTests,
-      });
+      // Under a launcher (WORLD_SIZE > 1) the ranks split every segment (sequence parallel).
+      const group = (readDistEnv()?.worldSize ?? 1) > 1 ? await ProcessGroup.init({ backend: f.device?.startsWith('cuda') ? 'nccl' : 'gloo' }) : undefined;
+      const rank0 = (group?.rank ?? 0) === 0;
+      let result;
+      try {
+        result = await finetune({
+          modelDir: f.model, out: f.out, length, rope, steps, schedule, globalBatch,
+          microBatch: parsePositiveInt(f.microBatch, '--micro-batch'),
+          checkpointEvery: parsePositiveInt(f.checkpointEvery, '--checkpoint-every'),
+          checkpointing: f.checkpointing ?? false,
+          mixedShort: f.mixedShort === undefined ? undefined : { length: config.rope.originalLength, every: parsePositiveInt(f.mixedShort, '--mixed-short') },
+          resume: f.resume ?? false,
+          device: f.device,
+          // The shuffle buffer shapes the streamed order, so a resume must use the same one.
+          runInfo: f.data ? { data: f.data, seed, shuffleBuffer } : { data: 'train split', seed },
+          data: (position) => dataSource(choice, position),
+          onStep: (m) => {
+            if (!process.stderr.isTTY && !f.json) console.error(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}`);
+          },
+          onCheckpoint: haltForTests,
+          sequenceParallel: group,
+        });
+      } finally {
+        group?.dispose();
+      }
+      if (!rank0) return;
       if (f.json) console.log(JSON.stringify(result));
       else if (result.alreadyFinished) console.log(`the run in ${f.out} already finished (${result.steps} steps); nothing to do`);
       else console.log(`trained ${result.steps} steps (final loss ${result.finalLoss.toFixed(4)}); model in ${f.out}`);

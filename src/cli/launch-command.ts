@@ -7,7 +7,23 @@ import path from 'path';
 import type { Command } from 'commander';
 
 import { checkNumber, describeValue, inputError } from '../common';
+import { readDistEnv } from '../dist/env';
 import { launch } from '../dist/launch';
+
+/** The commands that run spread over the ranks of a job: sequence parallel (ppl, finetune) or data parallel (search). */
+const OVER_RANKS = ['ppl', 'finetune', 'search'];
+
+/**
+ * Refuses to run `command` in a multi-process job (WORLD_SIZE > 1) unless it splits its work over
+ * the ranks: N copies of any other command would do the same work N times and write the same files.
+ */
+export function checkLaunchable(command: string): void {
+  const worldSize = readDistEnv()?.worldSize ?? 1;
+  if (worldSize > 1 && !OVER_RANKS.includes(command)) {
+    throw new Error(`Expected a single process for longrope ${command} but received WORLD_SIZE=${worldSize}: only ` +
+      `${OVER_RANKS.join(', ')} run spread over the ranks of a job; run it without a launcher`);
+  }
+}
 
 interface LaunchFlags {
   nproc: string;

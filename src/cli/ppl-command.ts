@@ -2,7 +2,8 @@
  * `longrope ppl`: perplexity by the paper's sliding-window protocol at several lengths.
  * `--json` prints the result file (also written with `--output FILE`) that `longrope report`
  * reads: {"kind": "perplexity", "method": label, ..., "results": [{length, ppl, tokens,
- * windows, documents, skipped}, ...]}.
+ * windows, documents, skipped}, ...]}. Under `longrope launch --nproc N` every window runs
+ * sequence-parallel over the N ranks (ring attention); rank 0 writes and prints the result.
  */
 import type { Command } from 'commander';
 
@@ -40,6 +41,7 @@ export function registerPplCommand(program: Command): void {
   registerEvalCommand(program, {
     name: 'ppl',
     kind: 'perplexity',
+    distributed: 'sequence parallel',
     description: 'perplexity with a sliding window (stride 256) at each evaluation length, as in the LongRoPE paper',
     options: (c) => c
       .requiredOption('--data <files...>', 'documents: plain text files (one document each), JSONL (a "text" field per line), Parquet, or folders')
@@ -71,17 +73,20 @@ export function registerPplCommand(program: Command): void {
     async run(model, plan, context) {
       const results = await evaluatePerplexity(model, plan.docs, {
         lengths: plan.lengths, stride: plan.stride, truncate: plan.truncate, samples: plan.samples, seed: plan.seed,
-        rope: context.rope, onProgress: progressLine('ppl windows'),
+        rope: context.rope, sequenceParallel: context.group,
+        onProgress: (context.group?.rank ?? 0) === 0 ? progressLine('ppl windows') : undefined,
       });
       const empty = results.filter((r) => r.windows === 0);
-      for (const r of empty) console.error(`longrope: warning: no document has enough tokens for length ${r.length} (${r.skipped} skipped); no perplexity there`);
+      for (const r of empty) if ((context.group?.rank ?? 0) === 0) console.error(`longrope: warning: no document has enough tokens for length ${r.length} (${r.skipped} skipped); no perplexity there`);
       if (empty.length === results.length) {
         throw new Error(`Expected a document of at least ${Math.min(...plan.lengths)} tokens in --data but received none (the longest has ${Math.max(...plan.docs.map((d) => d.length))})`);
       }
-      return { data: plan.data, stride: plan.stride, truncate: plan.truncate, samples: plan.samples ?? null, seed: plan.seed, results };
+      const ranks = context.group?.worldSize ?? 1;
+      return { data: plan.data, stride: plan.stride, truncate: plan.truncate, samples: plan.samples ?? null, seed: plan.seed, ranks, results };
     },
     table: (r, plan, file) => ({
-      title: `perplexity of ${file.model} (${file.method}), stride ${plan.stride}${plan.truncate ? ', truncate' : ''}`,
+      title: `perplexity of ${file.model} (${file.method}), stride ${plan.stride}${plan.truncate ? ', truncate' : ''}` +
+        (r.ranks > 1 ? `, sequence-parallel over ${r.ranks} processes` : ''),
       rows: [['length', 'ppl', 'tokens', 'windows', 'documents', 'skipped'], ...r.results.map((x) => [
         String(x.length), Number.isNaN(x.ppl) ? '-' : x.ppl.toFixed(4), String(x.tokens), String(x.windows), String(x.documents), String(x.skipped),
       ])],

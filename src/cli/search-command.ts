@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 
 import { encodeDocument } from '../data/chunking';
-import { ProcessGroup, readDistEnv } from '../dist';
 import { readDocuments } from '../data/readers';
 import { buildNeedleRows } from '../eval/needle';
 import { checkSearchConstraints } from '../rope/factor-checks';
@@ -46,6 +45,7 @@ export function registerSearchCommand(program: Command): void {
   registerEvalCommand(program, {
     name: 'search',
     kind: 'search',
+    distributed: 'data parallel',
     ropeFlags: false,
     description: 'evolutionary search of LongRoPE factors at a target length (the paper\'s algorithm and settings by default)',
     options: (c) => withSearchSizeOptions(c)
@@ -118,8 +118,8 @@ export function registerSearchCommand(program: Command): void {
       // Progress counts evaluation events: with screening, every candidate's plus the promoted share's.
       const total = Math.ceil((sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers)) * (1 + (plan.screening?.promote ?? 0)));
       // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations.
-      const group = (readDistEnv()?.worldSize ?? 1) > 1 ? await ProcessGroup.init() : undefined;
-      const bar = progressBar('search', total, { best: '-', gen: 0 });
+      const group = context.group;
+      const bar = progressBar('search', total, { best: '-', gen: 0 }, { enabled: (group?.rank ?? 0) === 0 });
       let done = 0;
       try {
         const result = await runSearch({
@@ -135,13 +135,12 @@ export function registerSearchCommand(program: Command): void {
             haltForTests(e.evaluations);
           },
           onGeneration: (g) => {
-            if (!process.stderr.isTTY && !context.quiet) console.error(`generation ${g.generation}: best ${g.best.toFixed(4)}, mean ${g.mean.toFixed(4)}, ${g.evaluations} evaluations`);
+            if (!process.stderr.isTTY && !context.quiet && (group?.rank ?? 0) === 0) console.error(`generation ${g.generation}: best ${g.best.toFixed(4)}, mean ${g.mean.toFixed(4)}, ${g.evaluations} evaluations`);
           },
         });
         return { targetLength: plan.targetLength, fitness: plan.fitness, out: plan.out, ...result, history: undefined };
       } finally {
         bar.stop();
-        group?.dispose();
       }
     },
     table: (r) => ({

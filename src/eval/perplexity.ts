@@ -11,7 +11,7 @@
  * tokens (L-1 of them); each later window scores its last min(stride, L-1) tokens. `truncate`
  * runs the first window only. A document shorter than one window is skipped and counted.
  */
-import type { RopeChoice, EvalJobOptions, ScoringModel } from './scoring-model';
+import type { RopeChoice, EvalJobOptions, ScoringModel, SequenceParallelGroup } from './scoring-model';
 import { throwIfAborted } from './scoring-model';
 import { PyRandom } from './py-random';
 
@@ -91,6 +91,11 @@ export interface PerplexityOptions extends EvalJobOptions, WindowOptions {
   /** Evaluate N documents drawn with `seed` (Python's random.Random(seed).sample, in drawn order). */
   samples?: number;
   seed?: number;
+  /**
+   * Run every window sequence-parallel over this process group (src/dist's ProcessGroup; every
+   * rank calls with the same documents and options and gets the same results).
+   */
+  sequenceParallel?: SequenceParallelGroup;
 }
 
 /**
@@ -150,7 +155,7 @@ export async function evaluatePerplexity(
       for (const w of plan) {
         throwIfAborted(options.signal);
         for (let i = 0; i < w.docTokens; i++) input[offset + i] = doc[w.start + i];
-        const nll = await model.nll(input, { rope, scoreFrom: w.scoreFrom, signal: options.signal });
+        const nll = await model.nll(input, { rope, scoreFrom: w.scoreFrom, signal: options.signal, sequenceParallel: options.sequenceParallel });
         if (nll.length !== w.scored) {
           throw new Error(`Expected ${w.scored} NLL values from the model but received ${nll.length}`);
         }

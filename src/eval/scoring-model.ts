@@ -4,9 +4,13 @@
  * known and the search (part 5) can hand it one loaded model called thousands of times.
  * `Model` from src/model satisfies it structurally.
  */
+import type { NativeGroupRunner } from '../native';
 import type { RopeChoice, RopeSpec } from '../rope/types';
 
 export type { RopeChoice };
+
+/** A process group a model call can run sequence-parallel over (src/dist's ProcessGroup). */
+export type SequenceParallelGroup = NativeGroupRunner;
 
 /** What perplexity, passkey and the benchmarks call on a model. */
 export interface ScoringModel {
@@ -14,11 +18,12 @@ export interface ScoringModel {
   /**
    * Per-token NLL (natural log): entry t - scoreFrom is -log p(tokens[t] | tokens[<t]) for
    * t = scoreFrom .. n-1 (scoreFrom >= 1, default 1). `ropeLength` is the highest position + 1
-   * that a RopeSpec's tables are built for (default positionOffset + n).
+   * that a RopeSpec's tables are built for (default positionOffset + n). `sequenceParallel`
+   * spreads the sequence over a group's ranks (all calling together, all getting the result).
    */
   nll(
     tokens: ArrayLike<number>,
-    options?: { rope?: RopeChoice; positionOffset?: number; ropeLength?: number; scoreFrom?: number; signal?: AbortSignal },
+    options?: { rope?: RopeChoice; positionOffset?: number; ropeLength?: number; scoreFrom?: number; signal?: AbortSignal; sequenceParallel?: SequenceParallelGroup },
   ): Promise<Float32Array>;
   /** Greedy decoding; `tokens` are the new tokens only. */
   generate(

@@ -17,8 +17,14 @@
  *   dtype is not fp32: weights x 4 in fp32 on CUDA, x 3 on CPU where the weights are fp32 already.
  * - A fixed overhead: libtorch + Node ~400 MB on CPU, the CUDA context ~600 MB.
  *
+ * - Sequence parallelism over N ranks (`ranks`; ring attention, zigzag layout): every figure is
+ *   one rank's. Weights, gradients and AdamW state are whole on every rank (the runtime does not
+ *   shard them); activations cover the rank's 2 x ceil(length / 2N) tokens; the ring adds K/V in
+ *   flight in fp32 (the block being used and the one arriving; in training also the dK/dV
+ *   accumulator and its hop) and the fp32 output being merged.
+ *
  * Parts that are not live at the same moment (the MLP chunk and the logits chunk) are still
- * summed, so the total is a slight upper bound. S is length x batch.
+ * summed, so the total is a slight upper bound. S is length x batch (per rank: its share).
  */
 import { describeValue } from '../common/errors';
 import type { ModelConfig } from './config';
@@ -35,6 +41,8 @@ export interface EstimateOptions {
   chunk?: number;
   /** Sequences at once (default 1). */
   batch?: number;
+  /** Ranks each sequence is split over (sequence parallelism; default 1). Not with 'generate'. */
+  ranks?: number;
 }
 
 /** Bytes by kind; `breakdown` itemises every term of `totalBytes`. */
@@ -75,6 +83,10 @@ export function estimateMemory(config: ModelConfig, opts: EstimateOptions): Memo
   const length = positiveInt(opts.length, 'length');
   const batch = positiveInt(opts.batch ?? 1, 'batch');
   const chunk = positiveInt(opts.chunk ?? DEFAULT_CHUNK, 'chunk');
+  const ranks = positiveInt(opts.ranks ?? 1, 'ranks');
+  if (ranks > 1 && opts.mode === 'generate') {
+    throw new TypeError(`Expected "nll" or "train" for mode with ranks > 1 (generation runs in one process) but received ${describeValue(opts.mode)}`);
+  }
   if (opts.device !== 'cpu' && opts.device !== 'cuda') {
     throw new TypeError(`Expected "cpu" or "cuda" for device but received ${describeValue(opts.device)}`);
   }
@@ -87,7 +99,8 @@ export function estimateMemory(config: ModelConfig, opts: EstimateOptions): Memo
   }
   const b = dtype === 'float32' ? 4 : 2;
   const { vocabSize: V, hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim, numLayers: L } = config;
-  const S = length * batch;
+  // One rank's tokens: two zigzag chunks of ceil(length / 2N) (the sequence is padded to 2N chunks).
+  const S = (ranks > 1 ? 2 * Math.ceil(length / (2 * ranks)) : length) * batch;
   const c = Math.min(chunk, S);
   const params = countParameters(config);
 
@@ -114,6 +127,10 @@ export function estimateMemory(config: ModelConfig, opts: EstimateOptions): Memo
       breakdown.kvCache = kv;
       logits = batch * V * 4;
     }
+  }
+  if (ranks > 1) {
+    const kvBlock = 2 * S * numKvHeads * headDim * 4;
+    breakdown.ringBuffers = (opts.mode === 'train' ? 4 : 2) * kvBlock + S * numHeads * headDim * 4;
   }
   breakdown.logits = logits;
   breakdown.overhead = OVERHEAD_BYTES[opts.device];

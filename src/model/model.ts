@@ -129,8 +129,8 @@ export class Model {
    * every rank returns the whole result, equal to the one-process run within float tolerance.
    */
   async nll(tokens: ArrayLike<number>, options: ForwardOptions & { scoreFrom?: number; sequenceParallel?: NativeGroupRunner } = {}): Promise<Float32Array> {
-    const { ids, forward } = this.forwardCall(tokens, options, 2);
     const group = options.sequenceParallel;
+    const { ids, forward } = this.forwardCall(tokens, options, 2, group && group.worldSize > 1 ? group.worldSize : 1);
     if (group && group.worldSize > 1) {
       // Every rank passes the whole sequence and gets the whole result; each computes its zigzag share.
       return this.run(options, (h, control) =>
@@ -217,11 +217,12 @@ export class Model {
   }
 
   /** Refuses a call the memory estimator says cannot fit (before any native work). */
-  private checkFits(length: number, mode: 'nll' | 'generate', chunk?: number): void {
+  private checkFits(length: number, mode: 'nll' | 'generate', chunk?: number, ranks = 1): void {
     if (!Number.isFinite(this.memoryLimit)) return;
-    const key = `${mode}:${length}:${chunk}`;
+    const key = `${mode}:${length}:${chunk}:${ranks}`;
     if (this.fits.has(key)) return;
-    const need = estimateMemory(this.config, { length, device: this.device, mode, chunk }).totalBytes;
+    // Under sequence parallelism, this rank's share (src/model/estimate.ts).
+    const need = estimateMemory(this.config, { length, device: this.device, mode, chunk, ranks }).totalBytes;
     if (need > this.memoryLimit) {
       throw new RangeError(`Expected a length that fits in ${formatBytes(this.memoryLimit)} for tokens but received ${length} tokens, ` +
         `which need an estimated ${formatBytes(need)} (see \`longrope estimate\`; shorten the input or use a larger machine)`);
@@ -230,9 +231,9 @@ export class Model {
   }
 
   /** Checked token ids and the native options of a forward over them (tables for the highest position). */
-  private forwardCall(tokens: ArrayLike<number>, o: ForwardOptions, minTokens: number) {
+  private forwardCall(tokens: ArrayLike<number>, o: ForwardOptions, minTokens: number, ranks = 1) {
     const ids = this.checkTokens(tokens, 'tokens', minTokens);
-    this.checkFits(ids.length, 'nll', o.chunk);
+    this.checkFits(ids.length, 'nll', o.chunk, ranks);
     const offset = o.positionOffset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + ids.length > MAX_POSITION) {
       throw inputError(undefined, 'positionOffset', `a non-negative integer with positionOffset + tokens <= ${MAX_POSITION}`, describeValue(o.positionOffset));

@@ -9,7 +9,7 @@ import path from 'path';
 
 import { inputError } from '../common/errors';
 import type { JobOptions } from '../job';
-import type { NativeModel, NativeTrainer, StepMilliseconds } from '../native';
+import type { NativeGroupRunner, NativeModel, NativeTrainer, StepMilliseconds } from '../native';
 import type { RopeChoice } from '../rope/types';
 import type { ModelConfig } from './config';
 import type { RopeResolver } from './rope-params';
@@ -39,6 +39,13 @@ export interface StepOptions extends JobOptions {
    * Default: on for a float32 model on CUDA, off otherwise (CPU trains in fp32).
    */
   autocast?: boolean;
+  /**
+   * Sequence parallelism over a process group (src/dist's ProcessGroup of N > 1 ranks): every rank
+   * calls with the same tokens; each runs its zigzag share of every segment with ring attention,
+   * and the loss and gradients are summed over the ranks, so every rank takes the same step as
+   * one process over the whole segments (within float tolerance).
+   */
+  sequenceParallel?: NativeGroupRunner;
 }
 
 /** What a step reports. */
@@ -80,10 +87,13 @@ export class TrainingSession {
   step(tokens: Int32Array, shape: StepShape, options: StepOptions): Promise<StepResult> {
     const trainer = this.live();
     const rope = this.rope.params(options.rope ?? this.config.rope, shape.seq);
-    return this.enqueue(options, (control) => trainer.step(tokens, {
+    const group = options.sequenceParallel && options.sequenceParallel.worldSize > 1 ? options.sequenceParallel : undefined;
+    const call = (control: Int32Array) => (g?: Parameters<NativeTrainer['step']>[2]) => trainer.step(tokens, {
       ...shape, rope, lr: options.lr, clip: options.clip, checkpointing: options.checkpointing, impl: options.impl,
       autocast: options.autocast ?? this.defaultAutocast, control,
-    }));
+    }, g);
+    // In the group's queue too: the step's collectives never interleave with another call's.
+    return this.enqueue(options, (control) => (group ? group.run((g) => call(control)(g)) : call(control)()));
   }
 
   /** Optimizer steps taken (restored by loadOptimizer). */

@@ -6,6 +6,11 @@
  *
  * Layout of `out`: the final Hugging Face model (config.json with the run's RoPE, model.safetensors,
  * tokenizer files) and `training/` with run.json, metrics.jsonl and checkpoints/.
+ *
+ * Sequence parallel (`sequenceParallel`, a process group; `longrope launch -- longrope finetune`):
+ * every rank reads the same data and runs every step over its zigzag share of the segments; rank 0
+ * alone checks and writes `out` (run.json, metrics, checkpoints, the final model), and every rank
+ * resumes from the checkpoint rank 0 wrote (one machine, or a file system all ranks share).
  */
 import crypto from 'crypto';
 import fs from 'fs';
@@ -13,6 +18,7 @@ import path from 'path';
 
 import type { JobOptions } from '../job';
 import { Model } from '../model/model';
+import type { NativeGroupRunner } from '../native';
 import type { RopeSpec } from '../rope/types';
 import { inputError } from '../common/errors';
 import { checkOutputPath, readJsonFile, writeFileAtomic } from '../common/files';
@@ -32,6 +38,11 @@ export interface SegmentSource {
   next(): Int32Array | Promise<Int32Array>;
   /** JSON-serialisable position after the segments handed out so far. */
   position(): unknown;
+}
+
+/** What a sequence-parallel run needs of a process group (src/dist's ProcessGroup has it). */
+export interface TrainGroup extends NativeGroupRunner {
+  barrier(): Promise<void>;
 }
 
 /** One line of metrics.jsonl. */
@@ -83,6 +94,11 @@ export interface FinetuneOptions extends JobOptions {
   onStep?: (metrics: StepMetrics) => void;
   /** Called once a checkpoint is complete on disk (its step); a kill after it loses nothing. */
   onCheckpoint?: (step: number) => void | Promise<void>;
+  /**
+   * Run every step sequence-parallel over this group's ranks (see the module comment). Every rank
+   * calls finetune() with the same options; only rank 0 writes, calls onStep and onCheckpoint.
+   */
+  sequenceParallel?: TrainGroup;
 }
 
 /** What a finished run reports. */
@@ -167,12 +183,16 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     throw new TypeError(`Expected a global batch that is a multiple of the micro-batch for globalBatch but received ${o.globalBatch} (micro-batch ${o.microBatch})`);
   }
   const trainingDir = path.join(o.out, 'training');
-  checkOut(o.out, o.modelDir);
+  const group = o.sequenceParallel && o.sequenceParallel.worldSize > 1 ? o.sequenceParallel : undefined;
+  const writer = (group?.rank ?? 0) === 0;
   const baseConfig = fs.readFileSync(path.join(o.modelDir, 'config.json'), 'utf8');
   const signature = runSignature(o, baseConfig);
-  checkRun(trainingDir, signature, o.resume ?? false);
+  if (writer) {
+    checkOut(o.out, o.modelDir);
+    checkRun(trainingDir, signature, o.resume ?? false);
+  }
   // An existing run is locked before it is read: two resumes of one run never both proceed.
-  let lock = fs.existsSync(trainingDir) ? RunLock.acquire(trainingDir) : null;
+  let lock = writer && fs.existsSync(trainingDir) ? RunLock.acquire(trainingDir) : null;
   try {
     const checkpoints = new CheckpointDir(path.join(trainingDir, 'checkpoints'));
     const latest = o.resume ? checkpoints.latest() : null;
@@ -183,10 +203,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     // Before anything is written or loaded: bad data (a missing file, too little text) fails the
     // run while `out` is untouched, so a corrected rerun is not refused as an existing run.
     const data = await o.data(latest?.state.dataPosition);
-    fs.mkdirSync(trainingDir, { recursive: true });
-    lock ??= RunLock.acquire(trainingDir);
-    writeFileAtomic(path.join(trainingDir, 'run.json'), JSON.stringify(signature, null, 2) + '\n');
-    return await trainSteps(o, checkpoints, latest, data, metricsFile, baseConfig);
+    if (writer) {
+      fs.mkdirSync(trainingDir, { recursive: true });
+      lock ??= RunLock.acquire(trainingDir);
+      writeFileAtomic(path.join(trainingDir, 'run.json'), JSON.stringify(signature, null, 2) + '\n');
+    }
+    // The other ranks start once rank 0 has checked and claimed `out` (a refusal there ends the
+    // job: its exit fails their barrier).
+    await group?.barrier();
+    return await trainSteps(o, checkpoints, latest, data, metricsFile, baseConfig, group);
   } finally {
     lock?.release();
   }
@@ -205,8 +230,9 @@ async function trainSteps(
   data: SegmentSource,
   metricsFile: string,
   baseConfig: string,
+  group: TrainGroup | undefined,
 ): Promise<FinetuneResult> {
-
+  const writer = (group?.rank ?? 0) === 0;
   // fp32 weights on every device: they are AdamW's master copy (CUDA computes in bf16 by autocast).
   const model = await Model.load(latest ? path.join(latest.dir, 'model') : o.modelDir, { signal: o.signal, device: o.device, dtype: 'float32' });
   const trainer = new Trainer(model, o.optimizer);
@@ -214,12 +240,12 @@ async function trainSteps(
   if (latest) {
     await trainer.loadOptimizer(latest.dir);
     state = latest.state;
-    truncateMetrics(metricsFile, state.step);
-  } else {
+    if (writer) truncateMetrics(metricsFile, state.step);
+  } else if (writer) {
     fs.rmSync(metricsFile, { force: true });
   }
   const accumulation = o.globalBatch / o.microBatch;
-  const bar = progressBar('train', o.steps, { loss: '-', 'tok/s': '-' });
+  const bar = progressBar('train', o.steps, { loss: '-', 'tok/s': '-' }, { enabled: writer });
   bar.update(state.step);
   const started = Date.now() - state.elapsedSeconds * 1000;
   let last: StepMetrics | undefined;
@@ -237,13 +263,14 @@ async function trainSteps(
       }
       const lr = learningRate(o.schedule, state.step);
       const t0 = Date.now();
-      const r = await trainer.step(micro, { rope: o.rope, lr, clip: o.clip, checkpointing: o.checkpointing, signal: o.signal });
+      const r = await trainer.step(micro, { rope: o.rope, lr, clip: o.clip, checkpointing: o.checkpointing, signal: o.signal, sequenceParallel: group });
       state = { step: state.step + 1, dataPosition: data.position(), tokens: state.tokens + r.tokens, elapsedSeconds: (Date.now() - started) / 1000 };
       last = { step: state.step, loss: r.loss, lr, gradNorm: r.gradNorm, tokens: state.tokens,
         tokensPerSecond: r.tokens / Math.max(1e-3, (Date.now() - t0) / 1000), elapsedSeconds: state.elapsedSeconds };
+      bar.update(state.step, { loss: last.loss.toFixed(4), 'tok/s': Math.round(last.tokensPerSecond) });
+      if (!writer) continue;  // every rank holds the same weights and optimizer state; rank 0 writes them
       fs.appendFileSync(metricsFile, JSON.stringify(last) + '\n');
       o.onStep?.(last);
-      bar.update(state.step, { loss: last.loss.toFixed(4), 'tok/s': Math.round(last.tokensPerSecond) });
       if (state.step % o.checkpointEvery === 0 || state.step === o.steps) {
         await checkpoints.write(state, async (dir) => {
           await model.save(path.join(dir, 'model'), { rope: o.rope, dtype: 'float32' });
@@ -254,7 +281,9 @@ async function trainSteps(
     }
     // The base model's dtype, not the checkpoint's (fp32): a resumed run saves what an
     // uninterrupted one does.
-    await model.save(o.out, { rope: o.rope, dtype: o.saveDtype ?? baseDtype(baseConfig) });
+    if (writer) await model.save(o.out, { rope: o.rope, dtype: o.saveDtype ?? baseDtype(baseConfig) });
+    // Nobody reports done (and a launcher's next command starts) before the files exist.
+    await group?.barrier();
   } finally {
     bar.stop();
     trainer.dispose();

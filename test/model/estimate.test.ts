@@ -94,3 +94,24 @@ test('formatBytes', (t) => {
   t.is(formatBytes(2.5e15), '2.50 PB');
   t.throws(() => formatBytes(-1), { instanceOf: TypeError });
 });
+
+test('sequence parallel: one rank of N holds its zigzag share of the activations, the whole model, and the ring buffers', (t) => {
+  const one = estimateMemory(tiny, { length: 100, device: 'cpu', mode: 'nll' });
+  // 100 tokens over 4 ranks: 8 chunks of 13 (padded to 104), 26 per rank.
+  const four = estimateMemory(tiny, { length: 100, device: 'cpu', mode: 'nll', ranks: 4 });
+  t.is(four.weightsBytes, one.weightsBytes);
+  t.like(four.breakdown, { residual: 26 * 16 * 4, qkv: 26 * 8 * 4 * 4, logits: 26 * 32 * 4 });
+  // K and V in flight (current + arriving), fp32, plus the fp32 output being merged.
+  t.is(four.breakdown.ringBuffers, 2 * (2 * 26 * 2 * 4 * 4) + 26 * 4 * 4 * 4);
+  const train = estimateMemory(tiny, { length: 100, device: 'cpu', mode: 'train', ranks: 4 });
+  t.is(train.breakdown.optimizer, 4944 * 4 * 3);
+  t.is(train.breakdown.checkpoints, 2 * 26 * 16 * 4);
+  t.is(train.breakdown.ringBuffers, 4 * (2 * 26 * 2 * 4 * 4) + 26 * 4 * 4 * 4);
+  t.deepEqual(estimateMemory(tiny, { length: 100, device: 'cpu', mode: 'nll', ranks: 1 }), one);
+  t.throws(() => estimateMemory(tiny, { length: 100, device: 'cpu', mode: 'generate', ranks: 2 }), { instanceOf: TypeError, message: /ranks > 1 \(generation runs in one process\)/ });
+  // LLaMA-2-7B at 2M tokens over 16 GPUs: the NLL fits one H200's share; training does not without sharding the optimizer.
+  const nll = estimateMemory(llama7b, { length: 2 ** 21, device: 'cuda', mode: 'nll', ranks: 16 });
+  t.true(nll.totalBytes < 40e9, formatBytes(nll.totalBytes));
+  const tr = estimateMemory(llama7b, { length: 2 ** 21, device: 'cuda', mode: 'train', ranks: 16 });
+  t.true(tr.breakdown.optimizer > 100e9);
+});

@@ -7,56 +7,9 @@ import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
 
+import { args, killAfterCheckpoint, metrics, setup } from './finetune-helpers';
+
 const run = promisify(execFile);
-const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
-const TINY = path.join(__dirname, '..', 'fixtures', 'model', 'tiny-llama');
-
-function setup(): { dir: string; model: string; data: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longrope-ft-'));
-  const model = path.join(dir, 'base');
-  fs.cpSync(TINY, model, { recursive: true });
-  fs.writeFileSync(path.join(model, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'LongropeByteTokenizer' }));
-  // A bf16 base: the final model is saved in bf16, while checkpoints hold fp32 master weights, so
-  // a resumed run (which loads a checkpoint) must still save what an uninterrupted one does.
-  const configFile = path.join(model, 'config.json');
-  fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), torch_dtype: 'bfloat16' }));
-  const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again', 'light', 'water'];
-  const text = Array.from({ length: 3000 }, (_, i) => words[(i * 7 + (i >> 3)) % words.length]).join(' ');
-  const data = path.join(dir, 'corpus.txt');
-  fs.writeFileSync(data, text);
-  return { dir, model, data };
-}
-
-const args = (s: { model: string; data: string }, out: string, extra: string[] = []) => [BIN, 'finetune', '--model', s.model,
-  '--data', s.data, '--length', '64', '--rope', 'linear', '--factor', '2', '--steps', '40', '--out', out,
-  '--checkpoint-every', '5', '--global-batch', '2', '--micro-batch', '1', '--lr', '1e-3', '--schedule', 'linear',
-  '--warmup', '3', '--json', ...extra];
-
-/**
- * Starts the CLI with `argv`, SIGKILLs it once checkpoint `step` exists in `out`. The process is
- * told to halt after that checkpoint (LONGROPE_TEST_HALT_AFTER_CHECKPOINT), so the kill lands
- * there however fast the machine is, never after the run finished.
- */
-async function killAfterCheckpoint(argv: string[], out: string, step: number): Promise<void> {
-  const child = spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, LONGROPE_TEST_HALT_AFTER_CHECKPOINT: String(step) } });
-  const latest = path.join(out, 'training', 'checkpoints', 'latest.json');
-  const exited = new Promise((r) => child.on('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (fs.existsSync(latest) && JSON.parse(fs.readFileSync(latest, 'utf8')).step === step) {
-        clearInterval(poll);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 20);
-    child.on('exit', () => { clearInterval(poll); resolve(); });
-    child.on('error', reject);
-  });
-  await exited;
-}
-
-const metrics = (out: string) => fs.readFileSync(path.join(out, 'training', 'metrics.jsonl'), 'utf8').trim().split('\n')
-  .map((l) => JSON.parse(l) as { step: number; loss: number; lr: number });
 
 test('kill -9 mid-run, resume: the loss curve continues as if uninterrupted', async (t) => {
   t.timeout(240_000);
