@@ -221,7 +221,20 @@ export interface NativeProcessGroup {
   allGather(data: Float32Array): Promise<Float32Array>;
   broadcast(data: Float32Array, root: number): Promise<Float32Array>;
   barrier(): Promise<void>;
+  /** A subgroup over this group's store under `prefix`; every member calls it (src/dist's ProcessGroup.split). */
+  split(options: NativeSplitOptions): Promise<NativeProcessGroup>;
   dispose(): void;
+}
+
+/** One member's view of a subgroup to form: its rank in it, its size, its backend. */
+export interface NativeSplitOptions {
+  /** Store keys of the subgroup: the same on its members, unique per subgroup. */
+  prefix: string;
+  rank: number;
+  worldSize: number;
+  backend?: 'gloo' | 'nccl';
+  deviceIndex?: number;
+  timeoutMs?: number;
 }
 
 /**

@@ -22,6 +22,8 @@ class PendingOp {
 
 enum class ReduceOp { kSum, kMax, kMin };
 
+struct CommunicatorOptions;
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -42,6 +44,12 @@ class Communicator {
   // `tensor` must stay alive and untouched until Wait() returns.
   virtual std::unique_ptr<PendingOp> Send(at::Tensor& tensor, int to, int tag) = 0;
   virtual std::unique_ptr<PendingOp> Recv(at::Tensor& tensor, int from, int tag) = 0;
+
+  // A subgroup of this group's ranks (c10d's new_group): a new group of the backend in `sub`,
+  // connected through this group's store under `prefix`, so no new rendezvous port is needed.
+  // Every rank of the subgroup calls it with the same prefix and size, each with its rank in
+  // the subgroup; blocks until they all have (or sub.timeout passes, then throws).
+  virtual std::shared_ptr<Communicator> Split(const std::string& prefix, const CommunicatorOptions& sub) = 0;
 };
 
 struct CommunicatorOptions {

@@ -5,6 +5,7 @@
 // The c10d headers are heavy: this is the only TU that includes them.
 #include "dist/communicator.h"
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef LONGROPE_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -57,6 +58,10 @@ class C10dPending : public PendingOp {
   c10::intrusive_ptr<Work> work_;
   std::function<void(const std::exception&)> on_error_;
 };
+
+// A group of opts.backend over an existing store (the job's TCPStore, or a prefix of it for a
+// subgroup). Blocks until opts.size ranks have connected.
+std::shared_ptr<Communicator> Connect(const c10::intrusive_ptr<c10d::Store>& store, const CommunicatorOptions& opts);
 
 template <class Group>
 class C10dCommunicator : public Communicator {
@@ -122,6 +127,17 @@ class C10dCommunicator : public Communicator {
     return op;
   }
 
+  std::shared_ptr<Communicator> Split(const std::string& prefix, const CommunicatorOptions& sub) override {
+    TORCH_CHECK(sub.size >= 1 && sub.size <= opts_.size && sub.rank >= 0 && sub.rank < sub.size, "subgroup rank ",
+                sub.rank, " of ", sub.size, " does not fit a group of ", opts_.size);
+    // The subgroup's keys live under `prefix` in the job's store, apart from every other group's.
+    auto store = c10::make_intrusive<c10d::PrefixStore>(prefix, store_);
+    CommunicatorOptions o = sub;
+    o.master_addr = opts_.master_addr;
+    o.master_port = opts_.master_port;
+    return Connect(store, o);
+  }
+
  private:
   template <class Work>
   std::unique_ptr<PendingOp> Pending(c10::intrusive_ptr<Work> work, const std::string& what) {
@@ -166,6 +182,47 @@ c10::intrusive_ptr<c10d::Store> Rendezvous(const CommunicatorOptions& opts) {
   }
 }
 
+std::shared_ptr<Communicator> Connect(const c10::intrusive_ptr<c10d::Store>& store, const CommunicatorOptions& opts) {
+  if (opts.backend == "gloo") {
+#ifdef LONGROPE_WITH_GLOO
+    auto go = c10d::ProcessGroupGloo::Options::create(opts.timeout);
+    // Bind to the address the peers reach the store through: loopback for one machine.
+    go->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(opts.master_addr));
+    go->threads = 1;  // we issue one collective at a time
+    c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+    try {
+      group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, opts.rank, opts.size, go);
+    } catch (const std::exception& e) {
+      Rethrow(e, "connecting the Gloo group", "gloo", opts.rank, opts.size, opts.timeout);
+    }
+    return std::make_shared<C10dCommunicator<c10d::ProcessGroupGloo>>(store, group, opts, at::Device(at::kCPU));
+#else
+    throw std::runtime_error(
+        "this build of longrope has no Gloo process group: gloo's headers were missing when it was built "
+        "(on Debian/Ubuntu `apt-get install -y libgloo-dev`, then `npm run build`)");
+#endif
+  }
+  if (opts.backend == "nccl") {
+#ifdef LONGROPE_WITH_NCCL
+    auto no = c10d::ProcessGroupNCCL::Options::create();
+    no->timeout = opts.timeout;
+    c10::intrusive_ptr<c10d::ProcessGroupNCCL> group;
+    try {
+      group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, opts.rank, opts.size, no);
+    } catch (const std::exception& e) {
+      Rethrow(e, "creating the NCCL group", "nccl", opts.rank, opts.size, opts.timeout);
+    }
+    return std::make_shared<C10dCommunicator<c10d::ProcessGroupNCCL>>(
+        store, group, opts, at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(opts.device_index)));
+#else
+    throw std::runtime_error(
+        "this build of longrope has no NCCL process group (it needs a CUDA build of libtorch and NCCL's headers); "
+        "use backend 'gloo' on CPU");
+#endif
+  }
+  throw std::invalid_argument("unknown process group backend '" + opts.backend + "' (expected 'gloo' or 'nccl')");
+}
+
 }  // namespace
 
 bool CommunicatorHasGloo() {
@@ -187,46 +244,13 @@ bool CommunicatorHasNccl() {
 std::shared_ptr<Communicator> CreateCommunicator(const CommunicatorOptions& opts) {
   TORCH_CHECK(opts.size >= 1 && opts.rank >= 0 && opts.rank < opts.size, "rank ", opts.rank, " outside [0, ",
               opts.size, ")");
-  if (opts.backend == "gloo") {
-#ifdef LONGROPE_WITH_GLOO
-    auto store = Rendezvous(opts);
-    auto go = c10d::ProcessGroupGloo::Options::create(opts.timeout);
-    // Bind to the address the peers reach the store through: loopback for one machine.
-    go->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(opts.master_addr));
-    go->threads = 1;  // we issue one collective at a time
-    c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
-    try {
-      group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, opts.rank, opts.size, go);
-    } catch (const std::exception& e) {
-      Rethrow(e, "connecting the Gloo group", "gloo", opts.rank, opts.size, opts.timeout);
-    }
-    return std::make_shared<C10dCommunicator<c10d::ProcessGroupGloo>>(store, group, opts, at::Device(at::kCPU));
-#else
-    throw std::runtime_error(
-        "this build of longrope has no Gloo process group: gloo's headers were missing when it was built "
-        "(on Debian/Ubuntu `apt-get install -y libgloo-dev`, then `npm run build`)");
-#endif
+  if (opts.backend != "gloo" && opts.backend != "nccl") {
+    throw std::invalid_argument("unknown process group backend '" + opts.backend + "' (expected 'gloo' or 'nccl')");
   }
-  if (opts.backend == "nccl") {
-#ifdef LONGROPE_WITH_NCCL
-    auto store = Rendezvous(opts);
-    auto no = c10d::ProcessGroupNCCL::Options::create();
-    no->timeout = opts.timeout;
-    c10::intrusive_ptr<c10d::ProcessGroupNCCL> group;
-    try {
-      group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, opts.rank, opts.size, no);
-    } catch (const std::exception& e) {
-      Rethrow(e, "creating the NCCL group", "nccl", opts.rank, opts.size, opts.timeout);
-    }
-    return std::make_shared<C10dCommunicator<c10d::ProcessGroupNCCL>>(
-        store, group, opts, at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(opts.device_index)));
-#else
-    throw std::runtime_error(
-        "this build of longrope has no NCCL process group (it needs a CUDA build of libtorch and NCCL's headers); "
-        "use backend 'gloo' on CPU");
-#endif
-  }
-  throw std::invalid_argument("unknown process group backend '" + opts.backend + "' (expected 'gloo' or 'nccl')");
+  // Say a backend is missing before waiting for a rendezvous.
+  if (opts.backend == "gloo" && !CommunicatorHasGloo()) Connect({}, opts);
+  if (opts.backend == "nccl" && !CommunicatorHasNccl()) Connect({}, opts);
+  return Connect(Rendezvous(opts), opts);
 }
 
 }  // namespace longrope

@@ -18,34 +18,40 @@ at::Tensor FloatArg(const Napi::Value& v, const std::string& field) {
   return TensorFromFloat32Array(v, {n}, field);
 }
 
+// The options createProcessGroup and split share: rank, size, backend, GPU and timeout.
+CommunicatorOptions ReadGroupOptions(const Napi::Object& opts, const std::string& where) {
+  CommunicatorOptions o;
+  o.size = static_cast<int>(GetInteger(opts, "worldSize", where));
+  o.rank = static_cast<int>(GetInteger(opts, "rank", where));
+  o.backend = GetString(opts, "backend", where, std::string("gloo"));
+  o.device_index = static_cast<int>(GetInteger(opts, "deviceIndex", where, 0));
+  o.timeout = std::chrono::milliseconds(GetInteger(opts, "timeoutMs", where, 600000));
+  if (o.size < 1) ThrowRangeError(where + ".worldSize", "an integer >= 1", std::to_string(o.size));
+  if (o.rank < 0 || o.rank >= o.size) {
+    ThrowRangeError(where + ".rank", "an integer in [0, " + std::to_string(o.size) + ")", std::to_string(o.rank));
+  }
+  if (o.backend != "gloo" && o.backend != "nccl") ThrowTypeError(where + ".backend", "'gloo' or 'nccl'", "'" + o.backend + "'");
+  if (o.timeout.count() < 1) ThrowRangeError(where + ".timeoutMs", "a positive integer", std::to_string(o.timeout.count()));
+  return o;
+}
+
+Napi::Value NewGroupObject(Napi::Env env, CommPtr& comm) {
+  auto* holder = new CommPtr(comm);
+  return GetAddonData(env).process_group_constructor.New(
+      {Napi::External<CommPtr>::New(env, holder, [](Napi::Env, CommPtr* p) { delete p; })});
+}
+
 Napi::Value CreateProcessGroup(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     const std::string where = "createProcessGroup options";
     Napi::Object opts = RequireObject(info[0], where);
-    CommunicatorOptions o;
-    o.size = static_cast<int>(GetInteger(opts, "worldSize", where));
-    o.rank = static_cast<int>(GetInteger(opts, "rank", where));
+    CommunicatorOptions o = ReadGroupOptions(opts, where);
     o.master_addr = GetString(opts, "masterAddr", where, std::string("127.0.0.1"));
     o.master_port = static_cast<int>(GetInteger(opts, "masterPort", where, 29500));
-    o.backend = GetString(opts, "backend", where, std::string("gloo"));
-    o.device_index = static_cast<int>(GetInteger(opts, "deviceIndex", where, 0));
-    o.timeout = std::chrono::milliseconds(GetInteger(opts, "timeoutMs", where, 600000));
-    if (o.size < 1) ThrowRangeError(where + ".worldSize", "an integer >= 1", std::to_string(o.size));
-    if (o.rank < 0 || o.rank >= o.size) {
-      ThrowRangeError(where + ".rank", "an integer in [0, " + std::to_string(o.size) + ")", std::to_string(o.rank));
-    }
     if (o.master_port < 1 || o.master_port > 65535) {
       ThrowRangeError(where + ".masterPort", "an integer in [1, 65535]", std::to_string(o.master_port));
     }
-    if (o.backend != "gloo" && o.backend != "nccl") ThrowTypeError(where + ".backend", "'gloo' or 'nccl'", "'" + o.backend + "'");
-    if (o.timeout.count() < 1) ThrowRangeError(where + ".timeoutMs", "a positive integer", std::to_string(o.timeout.count()));
-    return RunAsync<CommPtr>(
-        info.Env(), [o]() { return CreateCommunicator(o); },
-        [](Napi::Env env, CommPtr& comm) -> Napi::Value {
-          auto* holder = new CommPtr(comm);
-          return GetAddonData(env).process_group_constructor.New(
-              {Napi::External<CommPtr>::New(env, holder, [](Napi::Env, CommPtr* p) { delete p; })});
-        });
+    return RunAsync<CommPtr>(info.Env(), [o]() { return CreateCommunicator(o); }, NewGroupObject);
   });
 }
 
@@ -65,7 +71,8 @@ void ProcessGroupWrap::Init(Napi::Env env, Napi::Object exports) {
       env, "NativeProcessGroup",
       {InstanceMethod("info", &ProcessGroupWrap::Info), InstanceMethod("allReduce", &ProcessGroupWrap::AllReduce),
        InstanceMethod("allGather", &ProcessGroupWrap::AllGather), InstanceMethod("broadcast", &ProcessGroupWrap::Broadcast),
-       InstanceMethod("barrier", &ProcessGroupWrap::Barrier), InstanceMethod("dispose", &ProcessGroupWrap::Dispose)});
+       InstanceMethod("barrier", &ProcessGroupWrap::Barrier), InstanceMethod("split", &ProcessGroupWrap::Split),
+       InstanceMethod("dispose", &ProcessGroupWrap::Dispose)});
   GetAddonData(env).process_group_constructor = Napi::Persistent(ctor);
   exports.Set("NativeProcessGroup", ctor);
   exports.Set("createProcessGroup", Napi::Function::New(env, CreateProcessGroup, "createProcessGroup"));
@@ -166,6 +173,21 @@ Napi::Value ProcessGroupWrap::Barrier(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     CommPtr comm = Get(info.Env());
     return RunAsyncVoid(info.Env(), [comm]() { comm->Barrier(); });
+  });
+}
+
+Napi::Value ProcessGroupWrap::Split(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    CommPtr comm = Get(info.Env());
+    const std::string where = "split options";
+    Napi::Object opts = RequireObject(info[0], where);
+    const CommunicatorOptions o = ReadGroupOptions(opts, where);
+    const std::string prefix = GetString(opts, "prefix", where);
+    if (o.size > comm->size()) {
+      ThrowRangeError(where + ".worldSize", "at most the group's " + std::to_string(comm->size()) + " ranks",
+                      std::to_string(o.size));
+    }
+    return RunAsync<CommPtr>(info.Env(), [comm, prefix, o]() { return comm->Split(prefix, o); }, NewGroupObject);
   });
 }
 

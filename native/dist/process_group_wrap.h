@@ -7,6 +7,8 @@
 //   [async] allGather(Float32Array) -> Promise<Float32Array>   every rank's array, rank-major
 //   [async] broadcast(Float32Array, root) -> Promise<Float32Array>
 //   [async] barrier() -> Promise<void>
+//   [async] split({prefix, rank, worldSize, backend, deviceIndex, timeoutMs}) -> Promise<NativeProcessGroup>
+//           a subgroup over this group's store under `prefix` (every member calls it; see Communicator::Split)
 //   [sync]  dispose()
 // Calls must be issued in the same order on every rank (src/dist/process-group.ts queues them).
 #pragma once
@@ -34,6 +36,7 @@ class ProcessGroupWrap : public Napi::ObjectWrap<ProcessGroupWrap> {
   Napi::Value AllGather(const Napi::CallbackInfo& info);
   Napi::Value Broadcast(const Napi::CallbackInfo& info);
   Napi::Value Barrier(const Napi::CallbackInfo& info);
+  Napi::Value Split(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<Communicator> comm_;

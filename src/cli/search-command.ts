@@ -7,10 +7,11 @@
 import type { Command } from 'commander';
 
 import { encodeDocument } from '../data/chunking';
+import { readDistEnv } from '../dist/env';
 import { readDocuments } from '../data/readers';
 import { buildNeedleRows } from '../eval/needle';
 import { checkSearchConstraints } from '../rope/factor-checks';
-import { needleFitness, perplexityFitness, runSearch, theoreticalCriticalDim, type FitnessKind } from '../search';
+import { groupedSearchGroup, needleFitness, perplexityFitness, runSearch, theoreticalCriticalDim, type FitnessKind } from '../search';
 import { progressBar } from '../train/progress';
 import { registerEvalCommand, type EvalFlags } from './eval-command';
 import { parseChoice, parsePositiveInt, parsePositiveNumber, parseRopeArg } from './rope-arg';
@@ -29,6 +30,7 @@ interface SearchFlags extends EvalFlags, SearchSizeFlags {
   nHat: boolean;
   searchAttention?: boolean;
   short?: string;
+  sequenceParallel: string;
 }
 
 /**
@@ -60,7 +62,8 @@ export function registerSearchCommand(program: Command): void {
       .option('--critical-dim <cd>', 'search only pairs >= cd (LongRoPE2); "theory" = ceil((d/2) log_base(L/2pi)) - 1')
       .option('--no-n-hat', 'keep nHat at 0 (do not search start tokens)')
       .option('--search-attention', 'search the attention factor too (in [1, 1.5])')
-      .option('--short <spec>', 'short-context recovery: search short factors at the original window for this long spec (JSON)'),
+      .option('--short <spec>', 'short-context recovery: search short factors at the original window for this long spec (JSON)')
+      .option('--sequence-parallel <g>', 'under launch: ranks form groups of g, each evaluating one candidate at a time sequence-parallel', '1'),
     parse(f: SearchFlags, { config }) {
       const targetLength = parsePositiveInt(f.targetLength, '--target-length');
       const fitness = parseChoice(f.fitness, '--fitness', ['ppl', 'needle'] as const) as FitnessKind;
@@ -82,8 +85,16 @@ export function registerSearchCommand(program: Command): void {
           throw new Error(`Expected a --critical-dim below d/2 = ${config.rope.headDim / 2} but received ${criticalDim}`);
         }
       }
+      // Checked before any data is read: the groups must tile the job's ranks.
+      const sequenceParallel = parsePositiveInt(f.sequenceParallel, '--sequence-parallel');
+      const worldSize = readDistEnv()?.worldSize ?? 1;
+      if (worldSize % sequenceParallel !== 0) {
+        throw new Error(`Expected a --sequence-parallel that divides the job's ${worldSize} process${worldSize === 1 ? '' : 'es'} (WORLD_SIZE) ` +
+          `but received ${sequenceParallel}${worldSize === 1 ? ': run it under longrope launch --nproc N with N a multiple of it' : ''}`);
+      }
       return {
         data: f.data, textField: f.textField, targetLength, fitness, out: f.out, resume: Boolean(f.resume), longSpec,
+        sequenceParallel, nccl: Boolean(f.device?.startsWith('cuda')),
         ...parseSearchSizes(f),
         needleDepths: parsePositiveInt(f.needleDepths, '--needle-depths'),
         maxFactor: f.maxFactor === undefined ? undefined : parsePositiveNumber(f.maxFactor, '--max-factor'), criticalDim,
@@ -100,47 +111,58 @@ export function registerSearchCommand(program: Command): void {
       return { ...plan, docs };
     },
     async run(model, plan, context) {
-      let fitness;
-      if (plan.fitness === 'needle') {
-        const tokenizer = await context.tokenizer();
-        const long = plan.docs.filter((d) => d.length >= plan.targetLength).slice(0, plan.samples);
-        if (long.length < plan.samples) {
-          throw new Error(`Expected ${plan.samples} documents of at least ${plan.targetLength} tokens in --data for --fitness needle but received ${long.length}`);
-        }
-        fitness = needleFitness(model, buildNeedleRows(tokenizer, long, {
-          length: plan.targetLength, depths: plan.needleDepths, seed: plan.seed, bosTokenId: model.config.bosTokenId,
-        }));
-      } else {
-        fitness = perplexityFitness(model, plan.docs, { length: plan.targetLength, samples: plan.samples, seed: plan.seed });
-      }
-      const settings = plan.settings;
-      const sizes = { population: 64, mutations: 16, crossovers: 16, iterations: 40, ...settings };
-      // Progress counts evaluation events: with screening, every candidate's plus the promoted share's.
-      const total = Math.ceil((sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers)) * (1 + (plan.screening?.promote ?? 0)));
-      // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations.
-      const group = context.group;
-      const bar = progressBar('search', total, { best: '-', gen: 0 }, { enabled: (group?.rank ?? 0) === 0 });
-      let done = 0;
+      // Under `longrope launch` (or torchrun) the ranks share each generation's evaluations: alone,
+      // or in groups of --sequence-parallel ranks that run each fitness window together (the
+      // world's gathers are a few floats over Gloo; a group's ring attention runs where the model is).
+      const world = context.group;
+      const sub = world && plan.sequenceParallel > 1 ? await world.split(plan.sequenceParallel, { backend: plan.nccl ? 'nccl' : 'gloo' }) : undefined;
       try {
-        const result = await runSearch({
-          fitness, out: plan.out, resume: plan.resume, settings, screening: plan.screening, group,
-          space: {
-            base: model.config.rope, targetLength: plan.targetLength, maxFactor: plan.maxFactor, criticalDim: plan.criticalDim,
-            searchNHat: plan.searchNHat, searchAttention: plan.searchAttention,
-            ...(plan.longSpec ? { role: 'short' as const, longSpec: plan.longSpec } : {}),
-          },
-          signature: { model: model.config.raw, data: plan.data, samples: plan.samples, needleDepths: plan.fitness === 'needle' ? plan.needleDepths : null },
-          onEvaluation: (e) => {
-            bar.update(++done, { best: e.best.toFixed(4), gen: e.generation });
-            haltForTests(e.evaluations);
-          },
-          onGeneration: (g) => {
-            if (!process.stderr.isTTY && !context.quiet && (group?.rank ?? 0) === 0) console.error(`generation ${g.generation}: best ${g.best.toFixed(4)}, mean ${g.mean.toFixed(4)}, ${g.evaluations} evaluations`);
-          },
-        });
-        return { targetLength: plan.targetLength, fitness: plan.fitness, out: plan.out, ...result, history: undefined };
+        let fitness;
+        if (plan.fitness === 'needle') {
+          const tokenizer = await context.tokenizer();
+          const long = plan.docs.filter((d) => d.length >= plan.targetLength).slice(0, plan.samples);
+          if (long.length < plan.samples) {
+            throw new Error(`Expected ${plan.samples} documents of at least ${plan.targetLength} tokens in --data for --fitness needle but received ${long.length}`);
+          }
+          fitness = needleFitness(model, buildNeedleRows(tokenizer, long, {
+            length: plan.targetLength, depths: plan.needleDepths, seed: plan.seed, bosTokenId: model.config.bosTokenId,
+          }), { sequenceParallel: sub });
+        } else {
+          fitness = perplexityFitness(model, plan.docs, { length: plan.targetLength, samples: plan.samples, seed: plan.seed, sequenceParallel: sub });
+        }
+        const settings = plan.settings;
+        const sizes = { population: 64, mutations: 16, crossovers: 16, iterations: 40, ...settings };
+        // Progress counts evaluation events: with screening, every candidate's plus the promoted share's.
+        const total = Math.ceil((sizes.population + sizes.iterations * (sizes.mutations + sizes.crossovers)) * (1 + (plan.screening?.promote ?? 0)));
+        const group = sub && world ? groupedSearchGroup(world, plan.sequenceParallel) : world;
+        const bar = progressBar('search', total, { best: '-', gen: 0 }, { enabled: (world?.rank ?? 0) === 0 });
+        let done = 0;
+        try {
+          const result = await runSearch({
+            fitness, out: plan.out, resume: plan.resume, settings, screening: plan.screening, group,
+            space: {
+              base: model.config.rope, targetLength: plan.targetLength, maxFactor: plan.maxFactor, criticalDim: plan.criticalDim,
+              searchNHat: plan.searchNHat, searchAttention: plan.searchAttention,
+              ...(plan.longSpec ? { role: 'short' as const, longSpec: plan.longSpec } : {}),
+            },
+            signature: { model: model.config.raw, data: plan.data, samples: plan.samples, needleDepths: plan.fitness === 'needle' ? plan.needleDepths : null },
+            onEvaluation: (e) => {
+              bar.update(++done, { best: e.best.toFixed(4), gen: e.generation });
+              haltForTests(e.evaluations);
+            },
+            onGeneration: (g) => {
+              if (!process.stderr.isTTY && !context.quiet && (world?.rank ?? 0) === 0) console.error(`generation ${g.generation}: best ${g.best.toFixed(4)}, mean ${g.mean.toFixed(4)}, ${g.evaluations} evaluations`);
+            },
+          });
+          return {
+            targetLength: plan.targetLength, fitness: plan.fitness, out: plan.out, ...result, history: undefined,
+            ranks: world?.worldSize ?? 1, sequenceParallel: plan.sequenceParallel,
+          };
+        } finally {
+          bar.stop();
+        }
       } finally {
-        bar.stop();
+        sub?.dispose();
       }
     },
     table: (r) => ({

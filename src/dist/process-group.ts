@@ -29,10 +29,14 @@ export class ProcessGroup {
   readonly backend: 'gloo' | 'nccl';
   private handle: NativeProcessGroup | undefined;
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly timeoutMs: number;
+  /** Subgroups formed so far: each split's store keys get their own prefix. */
+  private splits = 0;
 
-  private constructor(handle: NativeProcessGroup, localRank: number) {
+  private constructor(handle: NativeProcessGroup, localRank: number, timeoutMs: number) {
     const info = handle.info();
     this.handle = handle;
+    this.timeoutMs = timeoutMs;
     this.rank = info.rank;
     this.worldSize = info.worldSize;
     this.backend = info.backend;
@@ -59,7 +63,29 @@ export class ProcessGroup {
       rank: o.rank, worldSize: o.worldSize, masterAddr: o.masterAddr, masterPort: o.masterPort,
       backend, deviceIndex: o.localRank, timeoutMs,
     });
-    return new ProcessGroup(handle, o.localRank ?? o.rank);
+    return new ProcessGroup(handle, o.localRank ?? o.rank, timeoutMs);
+  }
+
+  /**
+   * Splits the group into worldSize / size subgroups of `size` consecutive ranks (ranks k*size ..
+   * (k+1)*size - 1 form subgroup k, in which each has rank `rank % size`), as c10d's new_group
+   * does: a new group of `backend` (default this group's) connected through this group's store,
+   * so no second port. Every rank calls it, in the same order as its other calls on this group,
+   * and gets its own subgroup; the two groups then run independently (dispose both).
+   * @throws when `size` does not divide the group's ranks.
+   */
+  async split(size: number, options: { backend?: 'gloo' | 'nccl' } = {}): Promise<ProcessGroup> {
+    if (!(Number.isInteger(size) && size >= 1 && this.worldSize % size === 0)) {
+      throw inputError(WHERE, 'split size', `a divisor of the group's ${this.worldSize} ranks`, describeValue(size));
+    }
+    const backend = options.backend ?? this.backend;
+    if (backend !== 'gloo' && backend !== 'nccl') throw inputError(WHERE, 'backend', "'gloo' or 'nccl'", describeValue(backend));
+    const index = Math.floor(this.rank / size);
+    const prefix = `longrope-split-${this.splits++}/${size}/${index}`;
+    const handle = await this.enqueue((h) => h.split({
+      prefix, rank: this.rank % size, worldSize: size, backend, deviceIndex: this.localRank, timeoutMs: this.timeoutMs,
+    }));
+    return new ProcessGroup(handle, this.localRank, this.timeoutMs);
   }
 
   /** Elementwise sum (or max, min) of every rank's array; all ranks get the result. */

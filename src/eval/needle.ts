@@ -12,7 +12,7 @@
  * documents and the numbers are seeded.
  */
 import { PyRandom } from './py-random';
-import type { EvalJobOptions, RopeChoice, ScoringModel } from './scoring-model';
+import type { EvalJobOptions, RopeChoice, ScoringModel, SequenceParallelGroup } from './scoring-model';
 import { throwIfAborted } from './scoring-model';
 
 /** What the needle rows need from a tokenizer. */
@@ -84,13 +84,16 @@ export interface NeedleResult {
   rows: number;
 }
 
-/** Needle-driven perplexity of `model` with `rope` over prepared rows. */
-export async function evaluateNeedle(model: ScoringModel, rows: NeedleRow[], options: EvalJobOptions & { rope?: RopeChoice } = {}): Promise<NeedleResult> {
+/**
+ * Needle-driven perplexity of `model` with `rope` over prepared rows; with `sequenceParallel`
+ * every row runs spread over that process group (every rank calls with the same rows).
+ */
+export async function evaluateNeedle(model: ScoringModel, rows: NeedleRow[], options: EvalJobOptions & { rope?: RopeChoice; sequenceParallel?: SequenceParallelGroup } = {}): Promise<NeedleResult> {
   let sum = 0;
   for (let i = 0; i < rows.length; i++) {
     throwIfAborted(options.signal);
     const row = rows[i];
-    const nll = await model.nll(row.tokens, { rope: options.rope, scoreFrom: row.answerFrom, signal: options.signal });
+    const nll = await model.nll(row.tokens, { rope: options.rope, scoreFrom: row.answerFrom, signal: options.signal, sequenceParallel: options.sequenceParallel });
     let s = 0;
     for (let j = 0; j < nll.length; j++) s += nll[j];
     if (!Number.isFinite(s)) throw new Error(`The model gave a non-finite answer NLL in needle row ${i}: its weights or inputs hold NaN or infinite values`);

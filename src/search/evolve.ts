@@ -114,6 +114,8 @@ export interface SearchGroup {
   rank: number;
   worldSize: number;
   allGather(data: Float32Array): Promise<Float32Array[]>;
+  /** Whether this process writes the run's files (default: rank 0; see src/search/grouped.ts). */
+  writer?: boolean;
 }
 
 /** Options of {@link evolve}. */

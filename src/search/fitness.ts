@@ -5,7 +5,7 @@
  */
 import { evaluateNeedle, type NeedleRow } from '../eval/needle';
 import { evaluatePerplexity, sampleDocuments } from '../eval/perplexity';
-import type { ScoringModel } from '../eval/scoring-model';
+import type { ScoringModel, SequenceParallelGroup } from '../eval/scoring-model';
 import type { RopeSpec } from '../rope/types';
 
 /** Which fitness the search minimises. */
@@ -26,10 +26,11 @@ export interface Fitness {
 
 /**
  * The paper's fitness: perplexity at `length` of `samples` documents (drawn with `seed` from
- * those long enough: at least length - 1 tokens beyond BOS), one truncated window each.
+ * those long enough: at least length - 1 tokens beyond BOS), one truncated window each. With
+ * `sequenceParallel` every window runs spread over that group (its ranks evaluate together).
  * @throws RangeError naming the longest document when fewer than `samples` are long enough.
  */
-export function perplexityFitness(model: ScoringModel, documents: Int32Array[], opts: { length: number; samples: number; seed: number }): Fitness {
+export function perplexityFitness(model: ScoringModel, documents: Int32Array[], opts: { length: number; samples: number; seed: number; sequenceParallel?: SequenceParallelGroup }): Fitness {
   const need = model.config.bosTokenId === null ? opts.length : opts.length - 1;
   const long = documents.filter((d) => d.length >= need);
   if (long.length < opts.samples) {
@@ -38,18 +39,18 @@ export function perplexityFitness(model: ScoringModel, documents: Int32Array[], 
       `but received ${long.length} (the longest has ${longest} tokens)`);
   }
   const picked = sampleDocuments(long.length, opts.samples, opts.seed).map((i) => long[i].subarray(0, need));
-  return windowPerplexity(model, picked, opts.length);
+  return windowPerplexity(model, picked, opts.length, opts.sequenceParallel);
 }
 
-function windowPerplexity(model: ScoringModel, picked: Int32Array[], length: number): Fitness {
+function windowPerplexity(model: ScoringModel, picked: Int32Array[], length: number, sequenceParallel: SequenceParallelGroup | undefined): Fitness {
   return {
     kind: 'ppl',
     callsPerEvaluation: picked.length,
     async evaluate(spec, signal) {
-      const [r] = await evaluatePerplexity(model, picked, { lengths: [length], truncate: true, rope: spec, signal });
+      const [r] = await evaluatePerplexity(model, picked, { lengths: [length], truncate: true, rope: spec, signal, sequenceParallel });
       return r.ppl;
     },
-    subset: (count) => windowPerplexity(model, picked.slice(0, checkSubset(count, picked.length)), length),
+    subset: (count) => windowPerplexity(model, picked.slice(0, checkSubset(count, picked.length)), length, sequenceParallel),
   };
 }
 
@@ -60,14 +61,17 @@ function checkSubset(count: number, available: number): number {
   return count;
 }
 
-/** LongRoPE2's needle-driven fitness over prepared rows (see src/eval/needle.ts). */
-export function needleFitness(model: ScoringModel, rows: NeedleRow[]): Fitness {
+/**
+ * LongRoPE2's needle-driven fitness over prepared rows (see src/eval/needle.ts); with
+ * `sequenceParallel` every row runs spread over that group.
+ */
+export function needleFitness(model: ScoringModel, rows: NeedleRow[], opts: { sequenceParallel?: SequenceParallelGroup } = {}): Fitness {
   return {
     kind: 'needle',
     callsPerEvaluation: rows.length,
     async evaluate(spec, signal) {
-      return (await evaluateNeedle(model, rows, { rope: spec, signal })).ppl;
+      return (await evaluateNeedle(model, rows, { rope: spec, signal, sequenceParallel: opts.sequenceParallel })).ppl;
     },
-    subset: (count) => needleFitness(model, rows.slice(0, checkSubset(count, rows.length))),
+    subset: (count) => needleFitness(model, rows.slice(0, checkSubset(count, rows.length)), opts),
   };
 }

@@ -11,6 +11,8 @@ export type { EvaluationEvent, Evaluated, EvolveOptions, EvolveResult, EvolveSet
 export { perplexityFitness, needleFitness } from './fitness';
 export type { Fitness, FitnessKind } from './fitness';
 export { runSearch } from './run';
+export { groupedSearchGroup } from './grouped';
+export type { WorldGroup } from './grouped';
 export { extend, extensionSearch } from './extend';
 export type { ExtendOptions, ExtendResult, ExtendStage, SearchStage } from './extend';
 export type { SearchResult, SearchRunOptions } from './run';

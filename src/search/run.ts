@@ -119,7 +119,7 @@ export async function runSearch(o: SearchRunOptions): Promise<SearchResult> {
   const signature = signatureOf(o, settings, space);
   let saved: SearchState | undefined;
   let lock: RunLock | null = null;
-  const writer = !o.group || o.group.rank === 0;
+  const writer = o.group ? o.group.writer ?? o.group.rank === 0 : true;
   if (o.out) {
     // Other ranks only read: rank 0 writes nothing before the first gather, which they join
     // after reading, so every rank starts from the same state.
