@@ -38,9 +38,10 @@ export interface SearchRunOptions {
   onEvaluation?: (e: EvaluationEvent) => void;
   onGeneration?: (g: GenerationLog) => void;
   /**
-   * Data parallel over a process group (e.g. `dist.ProcessGroup.init()` under `longrope launch`):
-   * every rank evaluates its share of each generation; rank 0 alone writes `out` (all ranks read
-   * it on --resume, so it must be a shared folder).
+   * Data parallel over a process group (e.g. `dist.ProcessGroup.init()` under `longrope launch`,
+   * or groups of ranks: `groupedSearchGroup` in ./grouped.ts): every rank evaluates its share of
+   * each generation; one process (`group.writer`, default rank 0) writes `out` (all read it on
+   * --resume, so it must be a shared folder).
    */
   group?: SearchGroup;
 }
