@@ -59,6 +59,18 @@ class C10dPending : public PendingOp {
   std::function<void(const std::exception&)> on_error_;
 };
 
+// A backend this build lacks: say how to get it.
+[[noreturn]] void ThrowMissingBackend(const std::string& backend) {
+  if (backend == "gloo") {
+    throw std::runtime_error(
+        "this build of longrope has no Gloo process group: gloo's headers were missing when it was built "
+        "(on Debian/Ubuntu `apt-get install -y libgloo-dev`, then `npm run build`)");
+  }
+  throw std::runtime_error(
+      "this build of longrope has no NCCL process group (it needs a CUDA build of libtorch and NCCL's headers); "
+      "use backend 'gloo' on CPU");
+}
+
 // A group of opts.backend over an existing store (the job's TCPStore, or a prefix of it for a
 // subgroup). Blocks until opts.size ranks have connected.
 std::shared_ptr<Communicator> Connect(const c10::intrusive_ptr<c10d::Store>& store, const CommunicatorOptions& opts);
@@ -197,9 +209,7 @@ std::shared_ptr<Communicator> Connect(const c10::intrusive_ptr<c10d::Store>& sto
     }
     return std::make_shared<C10dCommunicator<c10d::ProcessGroupGloo>>(store, group, opts, at::Device(at::kCPU));
 #else
-    throw std::runtime_error(
-        "this build of longrope has no Gloo process group: gloo's headers were missing when it was built "
-        "(on Debian/Ubuntu `apt-get install -y libgloo-dev`, then `npm run build`)");
+    ThrowMissingBackend("gloo");
 #endif
   }
   if (opts.backend == "nccl") {
@@ -215,9 +225,7 @@ std::shared_ptr<Communicator> Connect(const c10::intrusive_ptr<c10d::Store>& sto
     return std::make_shared<C10dCommunicator<c10d::ProcessGroupNCCL>>(
         store, group, opts, at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(opts.device_index)));
 #else
-    throw std::runtime_error(
-        "this build of longrope has no NCCL process group (it needs a CUDA build of libtorch and NCCL's headers); "
-        "use backend 'gloo' on CPU");
+    ThrowMissingBackend("nccl");
 #endif
   }
   throw std::invalid_argument("unknown process group backend '" + opts.backend + "' (expected 'gloo' or 'nccl')");
@@ -248,8 +256,7 @@ std::shared_ptr<Communicator> CreateCommunicator(const CommunicatorOptions& opts
     throw std::invalid_argument("unknown process group backend '" + opts.backend + "' (expected 'gloo' or 'nccl')");
   }
   // Say a backend is missing before waiting for a rendezvous.
-  if (opts.backend == "gloo" && !CommunicatorHasGloo()) Connect({}, opts);
-  if (opts.backend == "nccl" && !CommunicatorHasNccl()) Connect({}, opts);
+  if (!(opts.backend == "gloo" ? CommunicatorHasGloo() : CommunicatorHasNccl())) ThrowMissingBackend(opts.backend);
   return Connect(Rendezvous(opts), opts);
 }
 
