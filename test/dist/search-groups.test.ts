@@ -15,6 +15,7 @@ import test from 'ava';
 
 import { launch } from '../../src/dist/launch';
 import { native } from '../../src/native';
+import { groupedSearchGroup } from '../../src/search';
 import { tinyModelCopy } from '../helpers/tiny-model';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
@@ -39,6 +40,15 @@ testGloo('split(2) over 4 processes: pairs of consecutive ranks with their own c
     t.regex(got.badSplit, /Expected a divisor of the group's 4 ranks for split size .*but received 3/);
   }
   fs.rmSync(outDir, { recursive: true, force: true });
+});
+
+test('groupedSearchGroup: groups are the search\'s ranks, each group\'s first rank its value, world rank 0 the writer', async (t) => {
+  // A fake world of 6 ranks whose gather returns rank r's value as 10 r.
+  const world = (rank: number) => ({ rank, worldSize: 6, allGather: async () => Array.from({ length: 6 }, (_, r) => Float32Array.of(10 * r)) });
+  const views = [0, 1, 2, 3, 4, 5].map((r) => groupedSearchGroup(world(r), 3));
+  t.deepEqual(views.map((v) => [v.rank, v.worldSize, v.writer]), [[0, 2, true], [0, 2, false], [0, 2, false], [1, 2, false], [1, 2, false], [1, 2, false]]);
+  t.deepEqual((await views[4].allGather(Float32Array.of(0))).map((a) => a[0]), [0, 30]);
+  t.throws(() => groupedSearchGroup(world(0), 4), { message: /Expected a divisor of the job's 6 ranks for sequence-parallel group size but received 4/ });
 });
 
 // ---- The search on tiny-llama (original window 64; target 256) ----
