@@ -18,7 +18,7 @@ namespace longrope {
 GroupedGrads TiledAttentionBackward(const GroupedAttention& g, const AttentionOptions& o, const at::Tensor& d_out,
                                     const at::Tensor& delta, const at::Tensor& lse) {
   at::NoGradGuard no_grad;
-  if (FlashAttentionCpuAvailable(g.q)) return FlashAttentionCpuBackwardGrouped(g, o, d_out, delta, lse);
+  if (o.avx && FlashAttentionCpuAvailable(g.q)) return FlashAttentionCpuBackwardGrouped(g, o, d_out, delta, lse);
   const int64_t bk = g.batch * g.kv_heads, tile = std::max<int64_t>(16, o.tile);
   at::Tensor dq = at::empty_like(g.q), dk = at::zeros_like(g.k), dv = at::zeros_like(g.v);
   for (int64_t q0 = 0; q0 < g.sq; q0 += tile) {
@@ -54,13 +54,15 @@ AttentionOptions OptionsFrom(torch::autograd::AutogradContext* ctx) {
   o.query_offset = ctx->saved_data["offset"].toInt();
   o.tile = ctx->saved_data["tile"].toInt();
   o.causal = ctx->saved_data["causal"].toBool();
+  o.avx = ctx->saved_data["avx"].toBool();
   return o;
 }
 
 void SaveOptions(torch::autograd::AutogradContext* ctx, double scale, int64_t window, int64_t offset, int64_t tile,
-                 bool causal) {
+                 bool causal, bool avx) {
   ctx->saved_data["scale"] = scale;
   ctx->saved_data["causal"] = causal;
+  ctx->saved_data["avx"] = avx;
   ctx->saved_data["window"] = window;
   ctx->saved_data["offset"] = offset;
   ctx->saved_data["tile"] = tile;
@@ -70,22 +72,22 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q,
                                                 const at::Tensor& k, const at::Tensor& v, double scale, int64_t window,
-                                                int64_t offset, int64_t tile, bool causal) {
-    AttentionOptions o{scale, window, offset, tile, causal};
+                                                int64_t offset, int64_t tile, bool causal, bool avx) {
+    AttentionOptions o{scale, window, offset, tile, causal, avx};
     at::Tensor lse, out;
-    if (causal && FlashAttentionCpuAvailable(q)) {
+    if (causal && avx && FlashAttentionCpuAvailable(q)) {
       // The AVX kernels work in the model's layout: out [B, S, H, D] and lse [B, H, S] as they are.
       at::Tensor flat = FlashAttentionCpu(q, k, v, o, nullptr, &lse);
       ctx->save_for_backward({q, k, v, flat, lse});
       SaveOptions(ctx, scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(q.size(3))), window, offset, tile,
-                  causal);
+                  causal, avx);
       ctx->saved_data["flash"] = true;
       return {flat};
     }
     const GroupedAttention g = GroupAttentionInputs(q, k, v, o);
     out = TiledAttentionForward(g, o, nullptr, &lse);
     ctx->save_for_backward({q, k, v, out, lse});
-    SaveOptions(ctx, g.scale, window, offset, tile, causal);
+    SaveOptions(ctx, g.scale, window, offset, tile, causal, avx);
     return {UngroupQueries(out, g, q.scalar_type())};
   }
 
@@ -100,7 +102,7 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
       const at::Tensor delta = (d_out * saved[3].to(at::kFloat)).sum(-1).transpose(1, 2);
       const FlashGrads d = FlashAttentionCpuBackward(saved[0], saved[1], saved[2], d_out, saved[4], delta, o);
       return {d.dq.to(saved[0].scalar_type()), d.dk.to(saved[1].scalar_type()), d.dv.to(saved[2].scalar_type()),
-              at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+              at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     }
     const GroupedAttention g = GroupAttentionInputs(saved[0], saved[1], saved[2], o);
     const at::Tensor& out = saved[3];  // [bk, G, S, D] (the ATen-tiled forward's grouped layout)
@@ -110,7 +112,7 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
                            .permute({0, 2, 3, 1, 4}).reshape({g.batch * g.kv_heads, g.group, g.sq, g.d});
     const GroupedGrads d = TiledAttentionBackward(g, o, d_out, (d_out * out).sum(-1), lse);
     return {UngroupQueries(d.dq, g, saved[0].scalar_type()), UngroupKeys(d.dk, g, saved[1].scalar_type()),
-            UngroupKeys(d.dv, g, saved[2].scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+            UngroupKeys(d.dv, g, saved[2].scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -119,7 +121,7 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
 at::Tensor CausalAttentionTiledTrain(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                      const AttentionOptions& opts) {
   return TiledAttentionFunction::apply(q, k, v, opts.scale, opts.sliding_window, opts.query_offset, opts.tile,
-                                       opts.causal)[0];
+                                       opts.causal, opts.avx)[0];
 }
 
 }  // namespace longrope

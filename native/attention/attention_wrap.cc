@@ -29,6 +29,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     a.query_offset = GetInteger(opts, "queryOffset", where, 0);
     a.tile = GetInteger(opts, "tile", where, 256);
     a.causal = GetBool(opts, "causal", where, true);
+    a.avx = GetBool(opts, "avx", where, true);
     a.sdpa_mask_elements = GetInteger(opts, "sdpaMaskElements", where, a.sdpa_mask_elements);
     if (a.sdpa_mask_elements < 1) {
       ThrowTypeError(where + ".sdpaMaskElements", "a positive integer", std::to_string(a.sdpa_mask_elements));

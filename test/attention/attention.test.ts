@@ -76,9 +76,12 @@ for (const c of GRAD_CASES) {
     const opts = { q, k, v, slidingWindow: c.window, queryOffset: c.offset, causal: c.causal, gradOut };
     const tiled = await native().attention({ ...opts, impl: 'tiled' });
     const naive = await native().attention({ ...opts, impl: 'naive' });
+    const aten = await native().attention({ ...opts, impl: 'tiled', avx: false });  // the BLAS-tile backward
     for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
       const e = maxErrors(tiled[key], naive[key]);
-      t.true(e.abs < 5e-5, `${key}: max abs error ${e.abs}`);
+      t.true(e.abs < 5e-5, `${key}: max abs error ${e.abs} against autograd`);
+      const f = maxErrors(tiled[key], aten[key]);
+      t.true(f.abs < 5e-5, `${key}: max abs error ${f.abs} against the ATen-tiled kernels`);
     }
   });
 }
