@@ -207,7 +207,9 @@ LONGROPE_INLINE void ScoresAll(int64_t rows, const float* q, int64_t ldq, const 
                                int64_t d, float scale, float* s, int64_t lds) {
   constexpr int MR = Isa<V>::kRows;
   int64_t r = 0;
-  for (; r + MR <= rows; r += MR) Rows<V, MR>::Scores(q + r * ldq, ldq, panels, panel_count, d, scale, s + r * lds, lds);
+  for (; r + MR <= rows; r += MR) {
+    Rows<V, MR>::Scores(q + r * ldq, ldq, panels, panel_count, d, scale, s + r * lds, lds);
+  }
   TailScores<V, MR - 1>(rows - r, q + r * ldq, ldq, panels, panel_count, d, scale, s + r * lds, lds);
 }
 

@@ -112,7 +112,8 @@ class TiledAttentionFunction : public torch::autograd::Function<TiledAttentionFu
                            .permute({0, 2, 3, 1, 4}).reshape({g.batch * g.kv_heads, g.group, g.sq, g.d});
     const GroupedGrads d = TiledAttentionBackward(g, o, d_out, (d_out * out).sum(-1), lse);
     return {UngroupQueries(d.dq, g, saved[0].scalar_type()), UngroupKeys(d.dk, g, saved[1].scalar_type()),
-            UngroupKeys(d.dv, g, saved[2].scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+            UngroupKeys(d.dv, g, saved[2].scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor(), at::Tensor()};
   }
 };
 

@@ -44,7 +44,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
       ThrowTypeError(where + ".impl", "'auto', 'sdpa' or 'naive' on CUDA (the tiled kernel is CPU-only)", "'tiled'");
     }
     if (!a.causal && impl != "tiled" && impl != "naive") {
-      ThrowTypeError(where + ".causal", "true with impl '" + impl + "' (non-causal attention: 'tiled' or 'naive')", "false");
+      ThrowTypeError(where + ".causal", "true with impl '" + impl + "' (non-causal attention: 'tiled' or 'naive')",
+                     "false");
     }
     if (impl == "sdpa" && !SdpaAvailable()) {
       ThrowTypeError(where + ".impl", "'tiled', 'naive' or 'auto' (SDPA needs libtorch >= 2.1; this addon has " +
