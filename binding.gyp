@@ -20,6 +20,7 @@
         "native/attention/attention_tiled_cpu.cc",
         "native/attention/attention_flash_cpu.cc",
         "native/attention/attention_tiled_grad.cc",
+        "native/attention/attention_flash_cpu_grad.cc",
         "native/attention/attention_wrap.cc",
         "native/attention/ring_attention.cc",
         "native/attention/ring_attention_grad.cc",

@@ -193,6 +193,13 @@ export interface NativeAttentionOptions {
   slidingWindow?: number;
   queryOffset?: number;
   tile?: number;
+  /**
+   * false: every query sees every key and k, v may have any length (ring attention's off-diagonal
+   * blocks); 'tiled' and 'naive' only. Default true.
+   */
+  causal?: boolean;
+  /** false: 'tiled' runs the ATen-tiled kernels (BLAS tiles) even where the AVX ones run. Default true. */
+  avx?: boolean;
   /** SDPA's masked path: mask elements per call (query block x visible keys); default 2^24. */
   sdpaMaskElements?: number;
   /** Default 'tiled' on CPU, 'auto' (what the model runs: SDPA) on CUDA. 'sdpa' needs libtorch >= 2.1. */

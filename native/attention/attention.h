@@ -28,6 +28,9 @@ struct AttentionOptions {
   // false: every key is visible to every query, any Sq and Sk (the off-diagonal blocks of ring
   // attention, native/attention/ring_attention.cc). Tiled CPU kernels only.
   bool causal = true;
+  // false: the ATen-tiled kernels (BLAS tiles) even where the AVX ones run; tests compare the two
+  // and benchmarks measure what the AVX kernels gain.
+  bool avx = true;
   // SDPA's masked path: mask elements per call (query block x visible keys), bounding the mask's
   // memory and staying clear of 32-bit index arithmetic in PyTorch's kernels.
   int64_t sdpa_mask_elements = int64_t{1} << 24;

@@ -13,6 +13,7 @@
 // FMA (8 floats) and AVX-512 (16 floats, used where the CPU has it and head_dim % 16 == 0), so the
 // rest of the addon keeps the default target; FlashAttentionCpuAvailable() checks the CPU.
 #include "attention/attention_flash.h"
+#include "attention/attention_flash_simd.h"
 
 #include <ATen/Parallel.h>
 
@@ -23,181 +24,15 @@
 #include <limits>
 #include <vector>
 
-// The vector helpers below are always inlined into the target-attributed entry points, so the
-// by-value vector ABI GCC warns about never applies.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 namespace longrope {
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // __builtin_shuffle is GCC's
 namespace {
 
-// Everything below up to the two entry points is inlined into them, so each is compiled for its
-// own instruction set (AVX2 + FMA with 8-float vectors, AVX-512 with 16-float vectors).
-#define LONGROPE_INLINE __attribute__((always_inline)) inline
-
-typedef float v8 __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-typedef float v16 __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-
-// Per instruction set: the vector, its lane count, and the micro-tile rows (2 vectors wide), so
-// that rows x 2 accumulators + 2 operands + 1 broadcast fit the register file (16 or 32).
-template <class V> struct Isa;
-template <> struct Isa<v8> {
-  using Int = v8i;
-  static constexpr int kLanes = 8, kRows = 6;
-};
-template <> struct Isa<v16> {
-  using Int = v16i;
-  static constexpr int kLanes = 16, kRows = 12;
-};
+using namespace simd;  // NOLINT: the vector helpers and micro-kernels (attention_flash_simd.h)
 
 constexpr int64_t kPvChunk = 64;   // keys per P V pass: 64 V rows of D = 64 are 16 KiB, a third of L1
 constexpr int64_t kQueryRows = 60;  // queries per task: 10 or 5 full micro-tiles
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-template <class V>
-LONGROPE_INLINE V Load(const float* p) {
-  V r;
-  std::memcpy(&r, p, sizeof r);
-  return r;
-}
-template <class V>
-LONGROPE_INLINE void Store(float* p, V x) { std::memcpy(p, &x, sizeof x); }
-// Broadcasts as a shuffle of lane 0, the form GCC folds to one vbroadcastss in both targets
-// (initialiser lists, lane loops and `V{} + x` become chains of inserts, masked loads or adds).
-template <class V>
-LONGROPE_INLINE V Splat(float x);
-template <>
-LONGROPE_INLINE v8 Splat<v8>(float x) {
-  return __builtin_shuffle(v8{x}, v8i{});
-}
-template <>
-LONGROPE_INLINE v16 Splat<v16>(float x) {
-  return __builtin_shuffle(v16{x}, v16i{});
-}
-template <class V>
-LONGROPE_INLINE float MaxOf(V x) {
-  float m = x[0];
-  for (int i = 1; i < Isa<V>::kLanes; ++i) m = std::max(m, x[i]);
-  return m;
-}
-template <class V>
-LONGROPE_INLINE float SumOf(V x) {
-  float t = 0;
-  for (int i = 0; i < Isa<V>::kLanes; ++i) t += x[i];
-  return t;
-}
-
-// exp(x) for x <= 0 (Cephes' expf: x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, ~2 ulp);
-// exactly 0 below -87.3 (so -inf, a masked score, gives 0).
-template <class V>
-LONGROPE_INLINE V Exp(V x) {
-  using I = typename Isa<V>::Int;
-  const V lo = Splat<V>(-87.3365f);
-  const I keep = x >= lo;
-  x = x < lo ? lo : x;
-  const V magic = Splat<V>(12582912.0f);  // 1.5 * 2^23: adding it rounds to the nearest integer
-  const V n = (x * 1.44269504088896341f + magic) - magic;
-  V r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  V p = Splat<V>(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  V y = p * r * r + r + 1.0f;
-  const I bits = (__builtin_convertvector(n, I) + 127) << 23;
-  V pow2;
-  std::memcpy(&pow2, &bits, sizeof pow2);
-  y = y * pow2;
-  I yi;
-  std::memcpy(&yi, &y, sizeof yi);
-  yi &= keep;
-  std::memcpy(&y, &yi, sizeof y);
-  return y;
-}
-
-// s[r][0..2L) = scale * q[r] . K panel, for MR rows of q (stride ldq); the panel is [d][2L].
-template <class V, int MR>
-LONGROPE_INLINE void ScorePanel(const float* q, int64_t ldq, const float* panel, int64_t d, float scale, float* s,
-                                int64_t lds) {
-  constexpr int L = Isa<V>::kLanes;
-  V acc[MR][2];
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = V{};
-  for (int64_t x = 0; x < d; ++x) {
-    const V b0 = Load<V>(panel + x * 2 * L), b1 = Load<V>(panel + x * 2 * L + L);
-    for (int r = 0; r < MR; ++r) {
-      const V a = Splat<V>(q[r * ldq + x]);
-      acc[r][0] += a * b0;
-      acc[r][1] += a * b1;
-    }
-  }
-  for (int r = 0; r < MR; ++r) {
-    Store<V>(s + r * lds, acc[r][0] * scale);
-    Store<V>(s + r * lds + L, acc[r][1] * scale);
-  }
-}
-
-// o[r][0..L*NV) += sum_j p[r][j] * v[j][0..L*NV) over j < tk (MR rows, NV vectors of columns).
-template <class V, int MR, int NV>
-LONGROPE_INLINE void AccumulatePv(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t tk, float* o,
-                                  int64_t ldo) {
-  constexpr int L = Isa<V>::kLanes;
-  V acc[MR][NV];
-  for (int r = 0; r < MR; ++r) {
-    for (int c = 0; c < NV; ++c) acc[r][c] = Load<V>(o + r * ldo + L * c);
-  }
-  for (int64_t j = 0; j < tk; ++j) {
-    V b[NV];
-    for (int c = 0; c < NV; ++c) b[c] = Load<V>(v + j * ldv + L * c);
-    for (int r = 0; r < MR; ++r) {
-      const V a = Splat<V>(p[r * ldp + j]);
-      for (int c = 0; c < NV; ++c) acc[r][c] += a * b[c];
-    }
-  }
-  for (int r = 0; r < MR; ++r) {
-    for (int c = 0; c < NV; ++c) Store<V>(o + r * ldo + L * c, acc[r][c]);
-  }
-}
-
-// MR rows of scores against `panel_count` panels, then of P V over D columns.
-template <class V, int MR>
-struct Rows {
-  LONGROPE_INLINE static void Scores(const float* q, int64_t ldq, const float* panels, int64_t panel_count, int64_t d,
-                                     float scale, float* s, int64_t lds) {
-    constexpr int W = 2 * Isa<V>::kLanes;
-    for (int64_t pnl = 0; pnl < panel_count; ++pnl) {
-      ScorePanel<V, MR>(q, ldq, panels + pnl * d * W, d, scale, s + pnl * W, lds);
-    }
-  }
-  LONGROPE_INLINE static void Pv(const float* p, int64_t ldp, const float* v, int64_t d, int64_t tk, float* o) {
-    constexpr int L = Isa<V>::kLanes;
-    int64_t c = 0;
-    for (; c + 2 * L <= d; c += 2 * L) AccumulatePv<V, MR, 2>(p, ldp, v + c, d, tk, o + c, d);
-    if (c < d) AccumulatePv<V, MR, 1>(p, ldp, v + c, d, tk, o + c, d);  // d % L == 0 (FlashAttentionCpu checks)
-  }
-};
-
-// Rows::Scores / Rows::Pv for the `rows` (< MR) left at the end of a block: MR is a template
-// argument so the accumulators stay in registers.
-template <class V, int MR>
-LONGROPE_INLINE void TailScores(int64_t rows, const float* q, int64_t ldq, const float* panels, int64_t panel_count,
-                                int64_t d, float scale, float* s, int64_t lds) {
-  if constexpr (MR > 0) {
-    if (rows == MR) return Rows<V, MR>::Scores(q, ldq, panels, panel_count, d, scale, s, lds);
-    TailScores<V, MR - 1>(rows, q, ldq, panels, panel_count, d, scale, s, lds);
-  }
-}
-template <class V, int MR>
-LONGROPE_INLINE void TailPv(int64_t rows, const float* p, int64_t ldp, const float* v, int64_t d, int64_t tk, float* o) {
-  if constexpr (MR > 0) {
-    if (rows == MR) return Rows<V, MR>::Pv(p, ldp, v, d, tk, o);
-    TailPv<V, MR - 1>(rows, p, ldp, v, d, tk, o);
-  }
-}
 
 struct Shapes {
   int64_t batch, sq, sk, heads, kv_heads, group, d;
@@ -212,7 +47,7 @@ template <class V>
 LONGROPE_INLINE void AttendBlock(const Shapes& sh, const AttentionOptions& opts, const float* q, const float* kpack,
                                  const float* vpack, float* out, float* lse, int64_t b, int64_t h, int64_t q0,
                                  int64_t tq, int64_t tile, float* scratch) {
-  constexpr int MR = Isa<V>::kRows, L = Isa<V>::kLanes;
+  constexpr int L = Isa<V>::kLanes;
   const int64_t d = sh.d, lds = tile, W = sh.panel;
   float* s = scratch;
   float* acc = s + tq * lds;
@@ -232,9 +67,7 @@ LONGROPE_INLINE void AttendBlock(const Shapes& sh, const AttentionOptions& opts,
     const int64_t tk = std::min(tile, end_k - k0);
     const int64_t panel_count = (tk + W - 1) / W, cols = panel_count * W;
     const float* kp = panels + (k0 / W) * d * W;
-    int64_t r = 0;
-    for (; r + MR <= tq; r += MR) Rows<V, MR>::Scores(qrows + r * sh.q_ss, sh.q_ss, kp, panel_count, d, sh.scale, s + r * lds, lds);
-    TailScores<V, MR - 1>(tq - r, qrows + r * sh.q_ss, sh.q_ss, kp, panel_count, d, sh.scale, s + r * lds, lds);
+    ScoresAll<V>(tq, qrows, sh.q_ss, kp, panel_count, d, sh.scale, s, lds);
     // Online softmax, row by row: hide keys outside [lo, hi], rescale the running sums.
     for (int64_t i = 0; i < tq; ++i) {
       float* row = s + i * lds;
@@ -272,9 +105,7 @@ LONGROPE_INLINE void AttendBlock(const Shapes& sh, const AttentionOptions& opts,
     for (int64_t j0 = 0; j0 < tk; j0 += kPvChunk) {
       const float* vp = vrows + (k0 + j0) * d;
       const int64_t tj = std::min(kPvChunk, tk - j0);
-      r = 0;
-      for (; r + MR <= tq; r += MR) Rows<V, MR>::Pv(s + r * lds + j0, lds, vp, d, tj, acc + r * d);
-      TailPv<V, MR - 1>(tq - r, s + r * lds + j0, lds, vp, d, tj, acc + r * d);
+      AccumulateAll<V, false>(tq, s + j0, lds, vp, d, d, tj, acc, d);
     }
   }
   // Output rows in the [B, S, H, D] layout; lse in [B, H, S].
@@ -328,15 +159,6 @@ void PackValues(const at::Tensor& v, const Shapes& sh, float* dst) {
       std::memcpy(dst + t * d, src + b * sb + j * ss + hh * sh_, sizeof(float) * d);
     }
   });
-}
-
-bool CpuHasAvx2Fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-bool CpuHasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ at::Tensor TiledAttentionForward(const GroupedAttention& g, const AttentionOptio
 at::Tensor CausalAttentionTiledCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const AttentionOptions& opts, const JobControl* job) {
   c10::NoGradGuard no_grad;
-  if (FlashAttentionCpuAvailable(q)) return FlashAttentionCpu(q, k, v, opts, job, nullptr);
+  if (opts.causal && opts.avx && FlashAttentionCpuAvailable(q)) return FlashAttentionCpu(q, k, v, opts, job, nullptr);
   const GroupedAttention g = GroupAttentionInputs(q, k, v, opts);
   return UngroupQueries(TiledAttentionForward(g, opts, job, nullptr), g, q.scalar_type());
 }

@@ -28,6 +28,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     a.sliding_window = GetInteger(opts, "slidingWindow", where, 0);
     a.query_offset = GetInteger(opts, "queryOffset", where, 0);
     a.tile = GetInteger(opts, "tile", where, 256);
+    a.causal = GetBool(opts, "causal", where, true);
+    a.avx = GetBool(opts, "avx", where, true);
     a.sdpa_mask_elements = GetInteger(opts, "sdpaMaskElements", where, a.sdpa_mask_elements);
     if (a.sdpa_mask_elements < 1) {
       ThrowTypeError(where + ".sdpaMaskElements", "a positive integer", std::to_string(a.sdpa_mask_elements));
@@ -41,12 +43,16 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     if (impl == "tiled" && device.is_cuda()) {
       ThrowTypeError(where + ".impl", "'auto', 'sdpa' or 'naive' on CUDA (the tiled kernel is CPU-only)", "'tiled'");
     }
+    if (!a.causal && impl != "tiled" && impl != "naive") {
+      ThrowTypeError(where + ".causal", "true with impl '" + impl + "' (non-causal attention: 'tiled' or 'naive')",
+                     "false");
+    }
     if (impl == "sdpa" && !SdpaAvailable()) {
       ThrowTypeError(where + ".impl", "'tiled', 'naive' or 'auto' (SDPA needs libtorch >= 2.1; this addon has " +
                                           std::string(TORCH_VERSION) + ")", "'sdpa'");
     }
     if (q.dim() != 4 || k.dim() != 4 || v.sizes() != k.sizes() || q.size(0) != k.size(0) || q.size(3) != k.size(3) ||
-        q.size(2) % k.size(2) != 0 || k.size(1) != a.query_offset + q.size(1)) {
+        q.size(2) % k.size(2) != 0 || (a.causal && k.size(1) != a.query_offset + q.size(1))) {
       std::ostringstream got;
       got << "q " << q.sizes() << ", k " << k.sizes() << ", v " << v.sizes() << ", queryOffset " << a.query_offset;
       ThrowTypeError(where, "q [B, Sq, H, D] and k = v [B, queryOffset + Sq, KV, D] with H a multiple of KV", got.str());

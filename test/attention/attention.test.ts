@@ -52,6 +52,48 @@ for (const c of CASES.filter((x) => x.offset === 0)) {
   });
 }
 
+// The AVX backward (attention_flash_cpu_grad.cc) where its tiling shows: 64-key tiles and 60-query
+// blocks with partial ends, several tiles per head, GQA, windows, a query offset, and the
+// non-causal mode ring attention runs its off-diagonal blocks in (any number of keys; the
+// ATen-tiled forward with the grouped-layout backward). One (batch, KV head) pair on 2+ threads
+// takes the per-key-tile schedule with per-thread dQ buffers; 2 or 4 pairs the per-pair one.
+const GRAD_CASES = [
+  { name: 'length 64 (one key tile), MHA', b: 1, sq: 64, sk: 64, h: 2, kv: 2, d: 64, window: 0, offset: 0, causal: true },
+  { name: 'length 200, GQA 2:1, batch 2', b: 2, sq: 200, sk: 200, h: 4, kv: 2, d: 64, window: 0, offset: 0, causal: true },
+  { name: 'length 257, one KV head for 4 query heads', b: 1, sq: 257, sk: 257, h: 4, kv: 1, d: 32, window: 0, offset: 0, causal: true },
+  { name: 'length 190, window 90, one KV head', b: 1, sq: 190, sk: 190, h: 2, kv: 1, d: 64, window: 90, offset: 0, causal: true },
+  { name: '70 queries after 50 cached keys, window 33', b: 1, sq: 70, sk: 120, h: 2, kv: 1, d: 16, window: 33, offset: 50, causal: true },
+  { name: 'non-causal: 90 queries, 150 keys, GQA 3:1', b: 1, sq: 90, sk: 150, h: 3, kv: 1, d: 64, window: 0, offset: 0, causal: false },
+  { name: 'non-causal: 130 queries, 40 keys, batch 2', b: 2, sq: 130, sk: 40, h: 2, kv: 2, d: 32, window: 0, offset: 0, causal: false },
+];
+
+for (const c of GRAD_CASES) {
+  test(`tiled attention backward equals the libtorch autograd gradients: ${c.name}`, async (t) => {
+    const q = randomTensor([c.b, c.sq, c.h, c.d], 11);
+    const k = randomTensor([c.b, c.sk, c.kv, c.d], 12);
+    const v = randomTensor([c.b, c.sk, c.kv, c.d], 13);
+    const gradOut = randomTensor([c.b, c.sq, c.h, c.d], 14).data;
+    const opts = { q, k, v, slidingWindow: c.window, queryOffset: c.offset, causal: c.causal, gradOut };
+    const tiled = await native().attention({ ...opts, impl: 'tiled' });
+    const naive = await native().attention({ ...opts, impl: 'naive' });
+    const aten = await native().attention({ ...opts, impl: 'tiled', avx: false });  // the BLAS-tile backward
+    for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
+      const e = maxErrors(tiled[key], naive[key]);
+      t.true(e.abs < 5e-5, `${key}: max abs error ${e.abs} against autograd`);
+      const f = maxErrors(tiled[key], aten[key]);
+      t.true(f.abs < 5e-5, `${key}: max abs error ${f.abs} against the ATen-tiled kernels`);
+    }
+  });
+}
+
+test('attention: non-causal mode is refused by the implementations without it', (t) => {
+  const q = randomTensor([1, 4, 2, 8], 1);
+  const k = randomTensor([1, 6, 2, 8], 2);
+  t.throws(() => native().attention({ q, k, v: k, causal: false, impl: 'auto' }), {
+    message: /^Expected true with impl 'auto' \(non-causal attention: 'tiled' or 'naive'\) for attention options.causal but received false/,
+  });
+});
+
 test('attention: shape mismatches are refused with a clear error', (t) => {
   const q = randomTensor([1, 4, 3, 8], 1);
   const k = randomTensor([1, 4, 2, 8], 2);
