@@ -14,24 +14,10 @@ import test from 'ava';
 import { readSafetensorsHeader } from '../../src/model/safetensors';
 import { native } from '../../src/native';
 import { args, BIN, killAfterCheckpoint, metrics, setup } from '../train/finetune-helpers';
+import { rankPid } from './rank-pid';
 
 const run = promisify(execFile);
 const testGloo = native().distInfo().gloo ? test.serial : test.serial.skip;
-
-/** The pid of rank `rank` among the children of process `parent` (Linux /proc). */
-function rankPid(parent: number, rank: number): number {
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`RANK=${rank}`)) return Number(entry);
-    } catch {
-      // A process that exited meanwhile.
-    }
-  }
-  throw new Error(`no child of ${parent} with RANK=${rank}`);
-}
 
 /** The float32 tensors of a model directory saved in fp32, by name. */
 function weights(dir: string): Map<string, Float32Array> {

@@ -12,7 +12,6 @@ import { promisify } from 'util';
 import test from 'ava';
 
 import { Prng } from '../../src/common/prng';
-import { tinyModelCopy } from '../helpers/tiny-model';
 import { methodToLongropeFactors } from '../../src/rope';
 import type { RopeSpec } from '../../src/rope/types';
 import {
@@ -20,6 +19,7 @@ import {
   type SearchState,
 } from '../../src/search';
 import { fakeFitness } from './fake-fitness';
+import { setup, searchArgs } from './search-cli';
 
 const BASE: RopeSpec = { method: 'none', headDim: 32, base: 10000, originalLength: 256, length: 256 };
 const space = (o: Partial<ConstructorParameters<typeof SearchSpace>[0]> = {}) => new SearchSpace({ base: BASE, targetLength: 2048, ...o });
@@ -145,20 +145,6 @@ test('initial population: seeds first, then distinct mutations up to P', (t) => 
 // ---- The CLI on tiny-llama (original window 64; target 256) ----
 
 const run = promisify(execFile);
-const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
-
-function setup(): { dir: string; model: string; data: string } {
-  const { dir, model } = tinyModelCopy('longrope-search-');
-  const data = path.join(dir, 'data');
-  fs.mkdirSync(data);
-  const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again'];
-  for (let d = 0; d < 4; d++) fs.writeFileSync(path.join(data, `d${d}.txt`), Array.from({ length: 120 }, (_, i) => words[(i * (d + 3) + (i >> 2)) % words.length]).join(' '));
-  return { dir, model, data };
-}
-
-const searchArgs = (s: { model: string; data: string }, out: string, extra: string[] = []) => [BIN, 'search', '--model', s.model,
-  '--data', s.data, '--target-length', '256', '--out', out, '--population', '6', '--mutations', '3', '--crossovers', '3',
-  '--iterations', '3', '--parents', '3', '--samples', '2', '--seed', '1', '--json', ...extra];
 
 test('CLI: kill -9 mid-search, --resume: the same search as an uninterrupted one', async (t) => {
   t.timeout(240_000);
