@@ -11,6 +11,7 @@
  * counts as CPU time. Lengths from BENCH_LENGTHS (default 256,2048). Prints one JSON object.
  */
 import { native } from '../src/native';
+import { lcgArray } from './lib/lcg';
 import { median } from './lib/median';
 
 const TOKENS = 4096;
@@ -19,15 +20,8 @@ const HEAD_DIM = 64;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 10);
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '256,2048').split(',').map(Number);
 
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+/** Inputs in [-0.5, 0.5). */
+const random = (n: number, seed: number) => lcgArray(n, seed).map((x) => x / 2);
 
 type Timing = { wallMs: number; cpuMs: number };
 

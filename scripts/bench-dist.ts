@@ -21,6 +21,7 @@ import { takeRows, zigzagIndices } from '../src/dist/zigzag';
 import { Model } from '../src/model/model';
 import { native } from '../src/native';
 import { Trainer } from '../src/train/trainer';
+import { lcgArray } from './lib/lcg';
 import { writeRandomModel } from './lib/random-model';
 
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '8192,16384,32768').split(',').map(Number);
@@ -40,14 +41,6 @@ interface ChildJob {
   outFile: string;
 }
 
-function randomArray(n: number, seed: number): Float32Array {
-  let x = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return x / 2 ** 31 - 1;
-  });
-}
-
 async function child(job: ChildJob): Promise<void> {
   const pg = await ProcessGroup.init({});
   const n = job.length, row = HEADS * HEAD_DIM;
@@ -57,7 +50,7 @@ async function child(job: ChildJob): Promise<void> {
   let model: Model | undefined;
   let trainer: Trainer | undefined;
   if (job.kind === 'attention') {
-    const [q, k, v] = [1, 2, 3].map((seed) => takeRows(randomArray(n * row, seed), 1, n, row, idx));
+    const [q, k, v] = [1, 2, 3].map((seed) => takeRows(lcgArray(n * row, seed), 1, n, row, idx));
     const t = (data: Float32Array) => ({ data, shape: [1, s, HEADS, HEAD_DIM] });
     run = pg.worldSize > 1
       ? () => pg.run((h) => native().ringAttention(h, { q: t(q), k: t(k), v: t(v) }))
