@@ -60,18 +60,37 @@ struct Hop {
   }
 };
 
+// What the ring's forward and backward both start from: the checked inputs grouped for the tiled
+// kernels, the rank's place in the ring, the causal (own chunks) and full (earlier chunks) modes,
+// and the chunk length c (each rank holds 2c tokens: chunks r and 2N-1-r).
+struct RingStep {
+  int n, r;
+  AttentionOptions causal, full;
+  GroupedAttention g;
+  int64_t c;
+};
+
+RingStep SetUpRing(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                   const AttentionOptions& opts) {
+  CheckRingInputs(q, k, opts);
+  AttentionOptions causal = opts, full = opts;
+  causal.causal = true;
+  full.causal = false;
+  GroupedAttention g = GroupAttentionInputs(q, k, v, causal);
+  const int64_t c = g.sq / 2;
+  return {comm.size(), comm.rank(), causal, full, std::move(g), c};
+}
+
 }  // namespace
 
 RingForward RingAttentionForward(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                  const AttentionOptions& opts) {
-  CheckRingInputs(q, k, opts);
   at::NoGradGuard no_grad;
-  const int n = comm.size(), r = comm.rank();
-  AttentionOptions causal = opts, full = opts;
-  causal.causal = true;
-  full.causal = false;
-  const GroupedAttention g = GroupAttentionInputs(q, k, v, causal);
-  const int64_t c = g.sq / 2;
+  const RingStep ring = SetUpRing(comm, q, k, v, opts);
+  const int n = ring.n, r = ring.r;
+  const AttentionOptions &causal = ring.causal, &full = ring.full;
+  const GroupedAttention& g = ring.g;
+  const int64_t c = ring.c;
   at::Tensor cur = at::stack({g.k, g.v}).contiguous();  // [2, B*KV, 2c, D]: one message per hop
   std::unique_ptr<Hop> hop = n > 1 ? std::make_unique<Hop>(comm, cur, 0) : nullptr;
   at::Tensor lse;
@@ -96,14 +115,12 @@ RingForward RingAttentionForward(Communicator& comm, const at::Tensor& q, const 
 
 RingGrads RingAttentionBackward(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const RingForward& fwd, const at::Tensor& grad_out, const AttentionOptions& opts) {
-  CheckRingInputs(q, k, opts);
   at::NoGradGuard no_grad;
-  const int n = comm.size(), r = comm.rank();
-  AttentionOptions causal = opts, full = opts;
-  causal.causal = true;
-  full.causal = false;
-  const GroupedAttention g = GroupAttentionInputs(q, k, v, causal);
-  const int64_t c = g.sq / 2;
+  const RingStep ring = SetUpRing(comm, q, k, v, opts);
+  const int n = ring.n, r = ring.r;
+  const AttentionOptions &causal = ring.causal, &full = ring.full;
+  const GroupedAttention& g = ring.g;
+  const int64_t c = ring.c;
   const at::Tensor d_out = GroupQueries(grad_out, g);
   const at::Tensor delta = (d_out * GroupQueries(fwd.out, g)).sum(-1);
   const at::Tensor& lse = fwd.lse;
