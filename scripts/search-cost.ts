@@ -69,8 +69,10 @@ async function main(): Promise<void> {
   const curveWindows = allWindows.filter((_, i) => i % step === 0).slice(0, Number(o.curveWindows));
   const fitness = perplexityFitness(model, searchPool, { length: target, samples: Number(o.samples), seed: 0 });
 
-  const heldOutPpl = async (spec: RopeSpec, windows: Int32Array[], cacheFile: string): Promise<number> => {
-    const cache = (readJsonFile(cacheFile) as Record<string, number> | undefined) ?? {};
+  // Held-out scores by window count and spec, kept across runs of this script (read once).
+  const cacheFile = path.join(o.runs, 'held-out-cache.json');
+  const cache = (readJsonFile(cacheFile) as Record<string, number> | undefined) ?? {};
+  const heldOutPpl = async (spec: RopeSpec, windows: Int32Array[]): Promise<number> => {
     const key = `${windows.length}:${specKey(spec)}`;
     if (cache[key] === undefined) {
       let sum = 0;
@@ -81,7 +83,8 @@ async function main(): Promise<void> {
         count += nll.length;
       }
       cache[key] = Math.exp(sum / count);
-      writeJsonAtomic(cacheFile, cache);
+      // Merged with what another run of this script may have written meanwhile.
+      writeJsonAtomic(cacheFile, { ...((readJsonFile(cacheFile) as Record<string, number> | undefined) ?? {}), ...cache });
     }
     return cache[key];
   };
@@ -100,16 +103,15 @@ async function main(): Promise<void> {
         onGeneration: (g) => console.error(`[${a} seed ${seed}] generation ${g.generation}: best ${g.best.toFixed(4)} ` +
           `(cost ${g.cost.toFixed(1)} full evaluations, ${Math.round((Date.now() - t0) / 1000)} s)`),
       });
-      const cacheFile = path.join(o.runs, 'held-out-cache.json');
       const points: Curve['points'] = [];
       for (const g of result.history) {
-        points.push({ cost: g.cost ?? g.evaluations, evaluations: g.evaluations, best: g.best, heldOut: await heldOutPpl(g.bestSpec, curveWindows, cacheFile) });
+        points.push({ cost: g.cost ?? g.evaluations, evaluations: g.evaluations, best: g.best, heldOut: await heldOutPpl(g.bestSpec, curveWindows) });
       }
       curves.push({
         algorithm: a, seed, points,
         final: {
           cost: result.cost, evaluations: result.evaluations, screenEvaluations: result.screenEvaluations, searchPpl: result.bestFitness,
-          heldOutPpl: points[points.length - 1].heldOut, heldOutAll: await heldOutPpl(result.bestSpec, allWindows, cacheFile),
+          heldOutPpl: points[points.length - 1].heldOut, heldOutAll: await heldOutPpl(result.bestSpec, allWindows),
           seconds: result.seconds, spec: result.bestSpec,
         },
       });
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     }
   }
   const yarn: RopeSpec = { headDim: model.config.rope.headDim, base: model.config.rope.base, originalLength: model.config.rope.originalLength, length: target, method: 'yarn', factor: target / model.config.rope.originalLength };
-  const yarnHeldOut = await heldOutPpl(yarn, allWindows, path.join(o.runs, 'held-out-cache.json'));
+  const yarnHeldOut = await heldOutPpl(yarn, allWindows);
   model.dispose();
   await writeResults(o.out, { target, samples: Number(o.samples), curveWindows: curveWindows.length, heldOutWindows: allWindows.length, yarnHeldOut, curves });
 }
