@@ -52,7 +52,8 @@
         "-Wl,-rpath,<!(node scripts/lib/find-torch.js libdir)",
         "-ltorch",
         "-ltorch_cpu",
-        "-lc10"
+        "-lc10",
+        "-ldl"
       ]
     }
   ]

@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <ctime>
 #include <cstdlib>
@@ -27,6 +29,10 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     out.Set("cudaDevices", CudaDeviceCount());
     out.Set("threads", at::get_num_threads());
     out.Set("allocator", TuneAllocator());
+    // OpenBLAS's chosen kernels, looked up by name: a libtorch on MKL has no such symbol.
+    using CoreName = char* (*)();
+    const auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    out.Set("blasCore", core_name ? Napi::Value(Napi::String::New(env, core_name())) : env.Null());
     return out;
   });
 }

@@ -4,6 +4,8 @@
  */
 import path from 'path';
 
+import { tuneBlasCore } from './blas-core';
+
 /** A dense float32 tensor on the host: row-major data and its shape. */
 export interface HostTensor {
   data: Float32Array;
@@ -73,6 +75,8 @@ export interface RuntimeInfo {
   threads: number;
   /** The CPU allocator tuning in effect (native/allocator.h; LONGROPE_MALLOC_TUNING=0 disables it). */
   allocator: string;
+  /** OpenBLAS's kernel family in use (src/blas-core.ts), or null where libtorch uses another BLAS. */
+  blasCore: string | null;
 }
 
 /** Sizes of a LLaMA/Mistral decoder as the native runtime needs them (a subset of ModelConfig). */
@@ -336,6 +340,7 @@ let cached: NativeBinding | undefined;
  */
 export function native(): NativeBinding {
   if (cached) return cached;
+  tuneBlasCore();
   try {
     const explicit = process.env.LONGROPE_ADDON;
     if (explicit) {

@@ -190,10 +190,12 @@ at::Tensor FlashAttentionCpu(const at::Tensor& q_in, const at::Tensor& k_in, con
   const int64_t tile = std::max<int64_t>(sh.panel, opts.tile - opts.tile % sh.panel);
   const int64_t qtile = std::min<int64_t>(tile, kQueryRows);
 
-  std::vector<float> kpack(static_cast<size_t>(sh.batch * sh.kv_heads * sh.panels * sh.d * sh.panel));
-  std::vector<float> vpack(static_cast<size_t>(sh.batch * sh.kv_heads * sh.sk * sh.d));
-  PackKeys(k, sh, kpack.data());
-  PackValues(v, sh, vpack.data());
+  // Packed copies as tensors, not vectors: the CPU allocator's block cache (allocator.h) hands back
+  // warm pages call after call, and nothing is zero-filled before the packing overwrites it.
+  at::Tensor kpack = at::empty({sh.batch * sh.kv_heads * sh.panels * sh.d * sh.panel}, q.options());
+  at::Tensor vpack = at::empty({sh.batch * sh.kv_heads * sh.sk * sh.d}, q.options());
+  PackKeys(k, sh, kpack.data_ptr<float>());
+  PackValues(v, sh, vpack.data_ptr<float>());
   at::Tensor out = at::empty({sh.batch, sh.sq, sh.heads, sh.d}, q.options());
   if (lse) *lse = at::empty({sh.batch, sh.heads, sh.sq}, q.options());
 
@@ -204,6 +206,8 @@ at::Tensor FlashAttentionCpu(const at::Tensor& q_in, const at::Tensor& k_in, con
   const float* qp = q.data_ptr<float>();
   float* op = out.data_ptr<float>();
   float* lp = lse ? lse->data_ptr<float>() : nullptr;
+  const float* kp = kpack.data_ptr<float>();
+  const float* vp = vpack.data_ptr<float>();
   at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t tb, int64_t te) {
     std::vector<float> scratch(static_cast<size_t>(qtile * (tile + sh.d + 2)));
     for (int64_t w = tb; w < te; ++w) {
@@ -211,7 +215,7 @@ at::Tensor FlashAttentionCpu(const at::Tensor& q_in, const at::Tensor& k_in, con
         if (job) job->CheckCancelled();
         const int64_t qb = qblocks - 1 - t / per_block, bh = t % per_block;
         const int64_t q0 = qb * qtile;
-        (wide ? AttendBlockAvx512 : AttendBlockAvx2)(sh, opts, qp, kpack.data(), vpack.data(), op, lp, bh / sh.heads,
+        (wide ? AttendBlockAvx512 : AttendBlockAvx2)(sh, opts, qp, kp, vp, op, lp, bh / sh.heads,
                                                     bh % sh.heads, q0, std::min(qtile, sh.sq - q0), tile,
                                                     scratch.data());
       }

@@ -67,7 +67,16 @@ function hfDirFor(modelDir: string, spec: RopeSpec, parent: string): string {
   return dir;
 }
 
+/**
+ * Timed windows per length, after `warmUpsFor` untimed ones of the same length on both sides: the
+ * first windows at a new length grow the heap and page-fault their activations (~10 us a fault
+ * here; 2k tokens: 150-200 ms extra on each of the first calls, on both sides), which a search's
+ * thousands of windows at one length never pay again. Steady state is the figure that counts.
+ */
 function repeatsFor(length: number): number {
+  return length <= 8192 ? 5 : 2;
+}
+function warmUpsFor(length: number): number {
   return length <= 8192 ? 3 : 1;
 }
 
@@ -76,7 +85,8 @@ interface PeerLine { length: number; ms: number; cpuMs: number; sdpaMs: number; 
 function runTransformers(windows: { dir: string; tokens: Int32Array }[], threads: number) {
   return runPeer<PeerLine>('transformers_nll.py', {
     threads,
-    windows: windows.map((w) => ({ dir: w.dir, tokens: Array.from(w.tokens), repeats: repeatsFor(w.tokens.length) })),
+    windows: windows.map((w) => ({ dir: w.dir, tokens: Array.from(w.tokens), repeats: repeatsFor(w.tokens.length),
+      warmUps: warmUpsFor(w.tokens.length) })),
   });
 }
 
@@ -97,7 +107,6 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
     const threads = native().runtimeInfo().threads;
     const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerCpuMs' | 'speedupVsPeerCpu' | 'peerSdpaMs' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
     const windows: { dir: string; tokens: Int32Array }[] = [];
-    await model.nll(documentTokens(512), { rope: yarnSpec(modelDir, 512) });  // warm-up
     for (const n of lengths) {
       const tokens = documentTokens(n);
       const spec = yarnSpec(modelDir, n);
@@ -105,6 +114,7 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
       const times: number[] = [];
       const cpu: number[] = [];
       let nll: Float32Array | null = null;
+      for (let i = 0; i < warmUpsFor(n); i++) await model.nll(tokens, { rope: spec });
       native().forwardProfile(true);
       for (let i = 0; i < repeatsFor(n); i++) {
         const t0 = performance.now();

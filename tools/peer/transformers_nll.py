@@ -1,7 +1,7 @@
 """Times the peer a user would run instead of longrope: Hugging Face transformers (SDPA on CPU).
 
 Reads one JSON request on stdin:
-  {"windows": [{"dir": HF model dir, "tokens": [ids...], "repeats": n}, ...], "threads": t}
+  {"windows": [{"dir": HF model dir, "tokens": [ids...], "repeats": n, "warmUps": w}, ...], "threads": t}
 and prints one JSON line per window: {"length", "ms" (median of the timed repeats, one forward with
 labels = one window's loss), "cpuMs" (the least process CPU time of a repeat: what a machine
 shared with other work cannot inflate much), "sdpaMs" (torch's SDPA alone for every layer of the
@@ -50,7 +50,8 @@ def main() -> None:
         ids = torch.tensor([win["tokens"]], dtype=torch.long)
         times, cpu, loss = [], [], None
         with torch.inference_mode():
-            model(input_ids=ids[:, :256], labels=ids[:, :256])  # warm-up
+            for _ in range(int(win.get("warmUps", 1))):  # untimed, same length: see the caller
+                model(input_ids=ids, labels=ids)
             for _ in range(int(win.get("repeats", 3))):
                 start, start_cpu = time.perf_counter(), time.process_time()
                 out = model(input_ids=ids, labels=ids)
