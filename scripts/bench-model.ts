@@ -7,7 +7,8 @@
  * length; target < 3 GB at 32k) and the memory estimator's prediction beside it.
  * Then the peer: models/tiny-base with YaRN, one window per document at 2k, 8k and 32k tokens
  * (BENCH_PEER_LENGTHS), our NLL against Hugging Face transformers' (scripts/lib/peer-compare.ts):
- * speedupVsPeer per length (target >= 1.5), equal mean NLLs, and where our window's time goes.
+ * speedupVsPeer per length (target >= 1.5), equal mean NLLs, where our window's time goes, and
+ * shareOfGemmPeak: our FLOP rate over the GEMM rate measured in the same run (the limit).
  * BENCH_PEER_ONLY=1 runs only that part.
  */
 import { execFileSync } from 'child_process';
@@ -21,7 +22,7 @@ import { estimateMemory } from '../src/model/estimate';
 import { Model } from '../src/model/model';
 import { native } from '../src/native';
 import { median } from './lib/median';
-import { comparePeer } from './lib/peer-compare';
+import { comparePeer, forwardFlops } from './lib/peer-compare';
 import { writeRandomModel } from './lib/random-model';
 
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '4096,8192,16384,32768').split(',').map(Number);
@@ -35,15 +36,6 @@ async function peerSection(): Promise<Awaited<ReturnType<typeof comparePeer>>> {
   const peer = await comparePeer(TINY_BASE, PEER_LENGTHS);
   console.error(JSON.stringify({ bench: 'model-vs-transformers', ...peer }));
   return peer;
-}
-
-/** Forward FLOPs for NLL over n tokens: every GEMM, causal attention counted once (n^2/2 pairs). */
-function forwardFlops(c: ReturnType<typeof readModelConfig>, n: number): number {
-  const q = c.numHeads * c.headDim;
-  const kv = c.numKvHeads * c.headDim;
-  const perTokenLayer = 2 * (c.hiddenSize * (q + 2 * kv) + q * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize);
-  const attentionLayer = 2 * 2 * (n * n / 2) * q;
-  return c.numLayers * (n * perTokenLayer + attentionLayer) + 2 * n * c.hiddenSize * c.vocabSize;
 }
 
 async function timeNll(model: Model, tokens: Int32Array, impl: 'fused' | 'naive'): Promise<number> {

@@ -10,7 +10,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
-import { readModelConfig } from '../../src/model/config';
+import { readModelConfig, type ModelConfig } from '../../src/model/config';
 import { Model } from '../../src/model/model';
 import { native, type NativeForwardProfile } from '../../src/native';
 import { hfConfigPatchFromSpec } from '../../src/rope/hf-config';
@@ -37,13 +37,26 @@ export interface PeerRow {
   peerMeanNll: number | null;
   nllRelativeDifference: number | null;
   breakdownMs: { attention: number; gemm: number; ropeNormActivation: number; lmHeadLoss: number; otherNative: number; outsideNative: number };
+  /** Our window's FLOPs over its time, as a share of the fp32 GEMM rate measured in the run (the limit). */
+  shareOfGemmPeak: number;
 }
 
 export interface PeerComparison {
   model: string;
   method: 'yarn';
   peer: { python: string; torch: string; transformers: string; attention: string; threads: number } | { skipped: string };
+  /** This machine's fp32 GEMM rate through our libtorch (1024^3, best of 10), GFLOP/s. */
+  machineGemmGflops: number;
   rows: PeerRow[];
+}
+
+/** Forward FLOPs for NLL over n tokens: every GEMM, causal attention counted once (n^2/2 pairs). */
+export function forwardFlops(c: ModelConfig, n: number): number {
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const perTokenLayer = 2 * (c.hiddenSize * (q + 2 * kv) + q * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize);
+  const attentionLayer = 2 * 2 * (n * n / 2) * q;
+  return c.numLayers * (n * perTokenLayer + attentionLayer) + 2 * n * c.hiddenSize * c.vocabSize;
 }
 
 /** Bytes of the repository's prose (the tiny model is byte-level), repeated to `n` tokens. */
@@ -105,6 +118,7 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
   try {
     const model = await Model.load(modelDir);
     const threads = native().runtimeInfo().threads;
+    const gemm = await native().matmulBenchmark({ m: 1024, n: 1024, k: 1024, iterations: 10 });
     const ours: Omit<PeerRow, 'peerMs' | 'speedupVsPeer' | 'peerCpuMs' | 'speedupVsPeerCpu' | 'peerSdpaMs' | 'peerMeanNll' | 'nllRelativeDifference'>[] = [];
     const windows: { dir: string; tokens: Int32Array }[] = [];
     for (const n of lengths) {
@@ -126,7 +140,9 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
       }
       const profile = native().forwardProfile(true);
       const sum = nll!.reduce((a, b) => a + b, 0);
-      ours.push({ length: n, oursMs: Math.round(median(times)), oursCpuMs: Math.round(Math.min(...cpu)), oursMeanNll: sum / nll!.length,
+      const oursMs = median(times);
+      ours.push({ length: n, oursMs: Math.round(oursMs), oursCpuMs: Math.round(Math.min(...cpu)), oursMeanNll: sum / nll!.length,
+        shareOfGemmPeak: forwardFlops(model.config, n) / (oursMs / 1000) / 1e9 / gemm.gflops,
         breakdownMs: perWindow(profile, times.length, times.reduce((a, b) => a + b, 0)) });
     }
     model.dispose();
@@ -146,7 +162,7 @@ export async function comparePeer(modelDir: string, lengths: number[]): Promise<
     const info = peer && 'python' in run
       ? { python: run.python, torch: peer[0].torch, transformers: peer[0].transformers, attention: peer[0].attention, threads: peer[0].threads }
       : { skipped: 'skipped' in run ? run.skipped : 'no output' };
-    return { model: path.relative(ROOT, modelDir) || modelDir, method: 'yarn', peer: info, rows };
+    return { model: path.relative(ROOT, modelDir) || modelDir, method: 'yarn', peer: info, machineGemmGflops: gemm.gflops, rows };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
