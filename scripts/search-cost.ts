@@ -175,7 +175,26 @@ function costMarkdown(r: Results): string {
     return `| ${c.algorithm} | ${c.seed} | ${c.final.cost.toFixed(1)} (${costShare}) | ${c.final.evaluations}${c.final.screenEvaluations ? ` + ${c.final.screenEvaluations} screened` : ''} | ` +
       `${c.final.searchPpl.toFixed(4)} | ${c.final.heldOutAll.toFixed(4)} | ${rel} | ${reached ? reached.cost.toFixed(1) : '-'} | ${(c.final.seconds / 60).toFixed(1)} |`;
   });
+  const mf = r.curves.filter((c) => c.algorithm !== 'paper' && paper.has(c.seed));
+  const bestPaper = Math.min(...[...paper.values()].map((c) => c.final.heldOutAll));
+  const gap = (c: Curve) => 100 * (c.final.heldOutAll / paper.get(c.seed)!.final.heldOutAll - 1);
+  const summary = mf.length === 0 ? [] : [
+    `Every multi-fidelity run ended within ${Math.max(...mf.map(gap)).toFixed(2)}% of the held-out perplexity of the paper's run ` +
+      `with the same seed (within ${Math.max(...mf.map((c) => 100 * (c.final.heldOutAll / bestPaper - 1))).toFixed(2)}% of the paper's best seed, ` +
+      `${bestPaper.toFixed(4)}), at ${Math.max(...mf.map((c) => 100 * c.final.cost / paper.get(c.seed)!.final.cost)).toFixed(1)}% of its cost at most.`,
+    '',
+  ];
   return [
+    `# The paper's search against the multi-fidelity search (${r.target} tokens, 8x, no fine-tuning)`,
+    '',
+    'Command: `npm run search-cost` (resumable; run folders under `.runs/search-cost`). Both searches run',
+    `on the same search documents, the same ${r.samples} fitness samples and the same seeds; every best-so-far spec is`,
+    'scored on held-out windows no search saw. Cost is counted in full fitness evaluations (a screening on k of the',
+    `${r.samples} samples costs k/${r.samples}); the minutes depend on what else the machine ran and are not comparable between rows.`,
+    '',
+    '![best perplexity against cost](search-cost.svg)',
+    '',
+    ...summary,
     `| search | seed | cost (full evaluations; share of the paper's) | evaluations | best search ppl | held-out ppl (${r.heldOutWindows} windows) | vs the paper, same seed | cost to reach within 1% of the paper's final (${r.curveWindows} windows) | minutes |`,
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
