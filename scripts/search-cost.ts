@@ -11,6 +11,7 @@ import fs from 'fs';
 import path from 'path';
 
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../src/common/files';
+import { exportModel } from '../src/model/export';
 import { Model } from '../src/model/model';
 import { renderSvg, svgToPng } from '../src/report';
 import type { RopeSpec } from '../src/rope/types';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     .option('--samples <n>', 'fitness documents', '5')
     .option('--curve-windows <n>', 'held-out windows for the per-generation curve', '30')
     .option('--out <dir>', 'results folder', path.join(ROOT, 'docs', 'results'))
+    .option('--export <dir>', 'also export the run with the best held-out perplexity there (HF format, e.g. models/tiny-longrope-8x)')
     .parse().opts();
   const target = Number(o.target);
   const seeds = String(o.seeds).split(',').map(Number);
@@ -122,7 +124,23 @@ async function main(): Promise<void> {
   const yarn: RopeSpec = { headDim: model.config.rope.headDim, base: model.config.rope.base, originalLength: model.config.rope.originalLength, length: target, method: 'yarn', factor: target / model.config.rope.originalLength };
   const yarnHeldOut = await heldOutPpl(yarn, allWindows);
   model.dispose();
+  if (o.export) exportBest(o.model, String(o.export), curves, allWindows.length, Number(o.samples));
   await writeResults(o.out, { target, samples: Number(o.samples), curveWindows: curveWindows.length, heldOutWindows: allWindows.length, yarnHeldOut, curves });
+}
+
+/** The run with the lowest held-out perplexity, exported with a provenance that names it. */
+function exportBest(modelDir: string, out: string, curves: Curve[], windows: number, samples: number): void {
+  const best = curves.reduce((a, b) => (b.final.heldOutAll < a.final.heldOutAll ? b : a));
+  exportModel(modelDir, best.final.spec, out, {
+    search: `npm run search-cost -- --export ${path.relative(ROOT, path.resolve(out))}: the ${ALGORITHMS[best.algorithm].name} run with seed ${best.seed}, ` +
+      'the best held-out perplexity of the runs',
+    fitness: `perplexity at ${best.final.spec.length} tokens, ${samples} documents of the evaluation split (even-indexed half), sample seed 0`,
+    evaluations: best.final.evaluations,
+    heldOutPerplexity: best.final.heldOutAll,
+    heldOutWindows: windows,
+    results: 'docs/results/search-cost.md',
+  });
+  console.error(`exported ${best.algorithm} seed ${best.seed} (held-out ${best.final.heldOutAll.toFixed(4)}) to ${out}`);
 }
 
 interface Results {
