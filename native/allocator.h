@@ -5,7 +5,7 @@
 // as PyTorch's caching allocators). That alone is not enough: each thread that allocates gets its
 // own glibc arena, and our jobs run on whichever libuv worker is free, so a window's activations
 // landed in a cold arena on most of the first calls and page-faulted again (a 2k-token NLL: ~18k
-// faults, 150-200 ms of ~150 ms of work, on each of the first ~4 calls; 8k: 40-60k faults,
+// faults, 150-200 ms on top of ~150 ms of work, on each of the first ~4 calls; 8k: 40-60k faults,
 // sporadically later too). So tensors of 1 MB and more come from one process-wide cache of freed
 // blocks (c10's CPU allocator replaced), whatever thread frees or asks. The cost: memory freed by a
 // job stays with the process for reuse (at most LONGROPE_CPU_CACHE_MB, default 2048, of idle
