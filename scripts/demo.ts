@@ -68,20 +68,21 @@ async function main(): Promise<void> {
   ];
 
   const search = await stage('LongRoPE search at 2048 tokens (resumable)', async () => {
-    const fitness = perplexityFitness(model, searchDocs, { length: target, samples: 3, seed: 0 });
+    const samples = 3;
+    const fitness = perplexityFitness(model, searchDocs, { length: target, samples, seed: 0 });
     // The multi-fidelity search (docs/results/search-cost.md: within 1% of the paper's search at a
     // third of its cost): each child is screened on 1 of the 3 samples, the best quarter scored on
     // all 3. The bar counts cost in full evaluations, the unit of the search's budget.
     const settings = { population: 32, parents: 16, mutations: 8, crossovers: 8, iterations: 20, seed: 0 };
     const screening = { samples: 1, promote: 0.25 };
-    const maxCost = (settings.population + settings.iterations * (settings.mutations + settings.crossovers)) * (screening.samples / 3 + screening.promote);
+    const maxCost = (settings.population + settings.iterations * (settings.mutations + settings.crossovers)) * (screening.samples / samples + screening.promote);
     const bar = progressBar('search cost', Math.ceil(maxCost), { best: '-' });
     const dir = path.join(o.out, 'search');
     try {
       return await runSearch({
         fitness, out: dir, resume: fs.existsSync(path.join(dir, 'search.json')), settings, screening,
         space: { base: model.config.rope, targetLength: target },
-        signature: { model: 'tiny-base', samples: 3 },
+        signature: { model: 'tiny-base', samples },
         onEvaluation: (e) => bar.update(Math.round(e.cost), { best: Number.isFinite(e.best) ? e.best.toFixed(3) : '-' }),
         onGeneration: (g) => { if (!process.stderr.isTTY) console.log(`  generation ${g.generation}: best ppl ${g.best.toFixed(3)} (${g.evaluations} evaluations)`); },
       });
