@@ -28,7 +28,11 @@ class BlockCache {
   explicit BlockCache(size_t cap) : cap_(cap) {}
 
   void* Take(size_t bytes) {
-    if (bytes < kMinCachedBytes) return AlignedAlloc(bytes);
+    if (bytes < kMinCachedBytes) {
+      void* small = AlignedAlloc(bytes);
+      TORCH_CHECK(small || bytes == 0, "CPU out of memory: could not allocate ", bytes, " bytes");
+      return small;
+    }
     const size_t want = (bytes + kRoundBytes - 1) / kRoundBytes * kRoundBytes;
     {
       std::lock_guard<std::mutex> lock(mutex_);
