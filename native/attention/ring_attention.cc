@@ -86,11 +86,7 @@ RingStep SetUpRing(Communicator& comm, const at::Tensor& q, const at::Tensor& k,
 RingForward RingAttentionForward(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                  const AttentionOptions& opts) {
   at::NoGradGuard no_grad;
-  const RingStep ring = SetUpRing(comm, q, k, v, opts);
-  const int n = ring.n, r = ring.r;
-  const AttentionOptions &causal = ring.causal, &full = ring.full;
-  const GroupedAttention& g = ring.g;
-  const int64_t c = ring.c;
+  const auto [n, r, causal, full, g, c] = SetUpRing(comm, q, k, v, opts);
   at::Tensor cur = at::stack({g.k, g.v}).contiguous();  // [2, B*KV, 2c, D]: one message per hop
   std::unique_ptr<Hop> hop = n > 1 ? std::make_unique<Hop>(comm, cur, 0) : nullptr;
   at::Tensor lse;
@@ -116,11 +112,7 @@ RingForward RingAttentionForward(Communicator& comm, const at::Tensor& q, const 
 RingGrads RingAttentionBackward(Communicator& comm, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const RingForward& fwd, const at::Tensor& grad_out, const AttentionOptions& opts) {
   at::NoGradGuard no_grad;
-  const RingStep ring = SetUpRing(comm, q, k, v, opts);
-  const int n = ring.n, r = ring.r;
-  const AttentionOptions &causal = ring.causal, &full = ring.full;
-  const GroupedAttention& g = ring.g;
-  const int64_t c = ring.c;
+  const auto [n, r, causal, full, g, c] = SetUpRing(comm, q, k, v, opts);
   const at::Tensor d_out = GroupQueries(grad_out, g);
   const at::Tensor delta = (d_out * GroupQueries(fwd.out, g)).sum(-1);
   const at::Tensor& lse = fwd.lse;
