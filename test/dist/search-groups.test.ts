@@ -16,7 +16,7 @@ import test from 'ava';
 import { launch } from '../../src/dist/launch';
 import { native } from '../../src/native';
 import { groupedSearchGroup } from '../../src/search';
-import { tinyModelCopy } from '../helpers/tiny-model';
+import { setup } from '../search/search-cli';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
 const SPLIT_CHILD = path.join(__dirname, 'children', 'split-child.ts');
@@ -53,15 +53,6 @@ test('groupedSearchGroup: groups are the search\'s ranks, each group\'s first ra
 
 // ---- The search on tiny-llama (original window 64; target 256) ----
 
-function setup(): { dir: string; model: string; data: string } {
-  const { dir, model } = tinyModelCopy('longrope-search-groups-');
-  const data = path.join(dir, 'data');
-  fs.mkdirSync(data);
-  const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again'];
-  for (let d = 0; d < 4; d++) fs.writeFileSync(path.join(data, `d${d}.txt`), Array.from({ length: 120 }, (_, i) => words[(i * (d + 3) + (i >> 2)) % words.length]).join(' '));
-  return { dir, model, data };
-}
-
 const searchArgs = (s: { model: string; data: string }, out: string, extra: string[] = []) => ['search', '--model', s.model,
   '--data', s.data, '--target-length', '256', '--out', out, '--population', '6', '--mutations', '2', '--crossovers', '2',
   '--iterations', '2', '--parents', '3', '--samples', '2', '--seed', '1', '--json', ...extra];
@@ -70,7 +61,7 @@ const generations = (out: string) => fs.readFileSync(path.join(out, 'generations
 
 testGloo('search under launch --nproc 4 --sequence-parallel 2 equals the one-process search', async (t) => {
   t.timeout(600_000);
-  const s = setup();
+  const s = setup('longrope-search-groups-');
   const oneOut = path.join(s.dir, 'one');
   const groupsOut = path.join(s.dir, 'groups');
   const one = JSON.parse((await run(process.execPath, [BIN, ...searchArgs(s, oneOut)])).stdout);
@@ -100,7 +91,7 @@ testGloo('search under launch --nproc 4 --sequence-parallel 2 equals the one-pro
 });
 
 test.serial('a --sequence-parallel that does not divide the job\'s processes is refused before any work', async (t) => {
-  const s = setup();
+  const s = setup('longrope-search-groups-');
   const bad = await t.throwsAsync(run(process.execPath, [BIN, ...searchArgs(s, path.join(s.dir, 'x'), ['--sequence-parallel', '3'])], {
     env: { ...process.env, WORLD_SIZE: '4', RANK: '0', MASTER_ADDR: '127.0.0.1', MASTER_PORT: '29999' },
   }));

@@ -6,9 +6,9 @@ import { tinyModelCopy } from '../helpers/tiny-model';
 
 export const BIN = path.join(__dirname, '..', '..', 'bin', 'longrope.js');
 
-/** A temp folder with the model and four small text documents. */
-export function setup(): { dir: string; model: string; data: string } {
-  const { dir, model } = tinyModelCopy('longrope-search-');
+/** A temp folder (named from `prefix`) with the model and four small text documents. */
+export function setup(prefix = 'longrope-search-'): { dir: string; model: string; data: string } {
+  const { dir, model } = tinyModelCopy(prefix);
   const data = path.join(dir, 'data');
   fs.mkdirSync(data);
   const words = ['grass', 'green', 'sky', 'blue', 'sun', 'yellow', 'there', 'and', 'back', 'again'];
