@@ -15,6 +15,7 @@ import { Command } from 'commander';
 import fs from 'fs';
 import path from 'path';
 
+import { ResumeMismatchError } from '../src/common/errors';
 import { readJsonFile, writeJsonAtomic } from '../src/common/files';
 import { ByteTokenizer } from '../src/data/tokenizer';
 import { evaluatePasskey, evaluatePerplexity } from '../src/eval';
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
       });
     } catch (e) {
       // A run folder from an older demo (other search settings) is refused by the search itself.
-      if (e instanceof Error && /different/.test(e.message)) throw new Error(`${e.message}. That run was made with other demo settings: rerun with --fresh (or another --out)`);
+      if (e instanceof ResumeMismatchError) throw new Error(`${e.message}. That run was made with other demo settings: rerun with --fresh (or another --out)`);
       throw e;
     } finally {
       bar.stop();

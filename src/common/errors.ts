@@ -118,3 +118,27 @@ export function checkNumber(value: unknown, kind: NumberKind, field: string, whe
   if (isNumberOfKind(value, kind)) return value;
   throw make(where, field, NUMBER_PHRASES[kind], describeValue(value));
 }
+
+/** A run folder to resume was started with other settings; `key` names the first that differs. */
+export class ResumeMismatchError extends Error {
+  readonly key: string;
+
+  constructor(message: string, key: string) {
+    super(message);
+    this.key = key;
+  }
+}
+
+/**
+ * Refuses to resume the `what` ("search", "run") saved in `file` when any key of its signature
+ * differs from the requested one (compared as JSON), naming the key and both values.
+ */
+export function checkResumeSignature(file: string, what: string, saved: Record<string, unknown>, requested: Record<string, unknown>): void {
+  for (const key of new Set([...Object.keys(saved), ...Object.keys(requested)])) {
+    const a = JSON.stringify(saved[key]);
+    const b = JSON.stringify(requested[key]);
+    if (a !== b) {
+      throw new ResumeMismatchError(`${file}: the ${what} to resume has a different ${key} (saved ${a ?? 'nothing'}, requested ${b ?? 'nothing'}); nothing was overwritten`, key);
+    }
+  }
+}

@@ -7,7 +7,7 @@
 import fs from 'fs';
 import path from 'path';
 
-import { inputError } from '../common/errors';
+import { checkResumeSignature, inputError } from '../common/errors';
 import { checkOutputPath, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../common/files';
 import { isObject } from '../common/objects';
 import { RunLock } from '../common/run-lock';
@@ -95,11 +95,7 @@ function openRun(out: string, signature: Record<string, unknown>, resume: boolea
   }
   if (!resume) throw new Error(`${out} already holds a search; pass --resume to continue it or choose another --out (nothing was overwritten)`);
   if (!isObject(saved) || !isObject(saved.signature) || !isObject(saved.state)) throw new Error(`${file}: not a search state file`);
-  for (const key of new Set([...Object.keys(saved.signature), ...Object.keys(signature)])) {
-    const a = JSON.stringify(saved.signature[key]);
-    const b = JSON.stringify(signature[key]);
-    if (a !== b) throw new Error(`${file}: the search to resume has a different ${key} (saved ${a ?? 'nothing'}, requested ${b ?? 'nothing'}); nothing was overwritten`);
-  }
+  checkResumeSignature(file, 'search', saved.signature, signature);
   return saved.state;
 }
 

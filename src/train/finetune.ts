@@ -20,7 +20,7 @@ import type { JobOptions } from '../job';
 import { Model } from '../model/model';
 import type { NativeGroupRunner } from '../native';
 import type { RopeSpec } from '../rope/types';
-import { inputError } from '../common/errors';
+import { checkResumeSignature, inputError } from '../common/errors';
 import { checkOutputPath, readJsonFile, writeFileAtomic } from '../common/files';
 import { parseModelConfig } from '../model/config';
 import { CheckpointDir, type CheckpointState } from './checkpoints';
@@ -151,13 +151,7 @@ function checkRun(trainingDir: string, signature: Record<string, unknown>, resum
     throw new Error(`${path.dirname(trainingDir)} already holds a training run; pass --resume to continue it or choose another --out (nothing was overwritten)`);
   }
   const saved = readJsonFile(file) as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(saved), ...Object.keys(signature)])) {
-    const a = JSON.stringify(saved[key]);
-    const b = JSON.stringify(signature[key]);
-    if (a !== b) {
-      throw new Error(`${file}: the run to resume has a different ${key} (saved ${a ?? 'nothing'}, requested ${b ?? 'nothing'}); nothing was overwritten`);
-    }
-  }
+  checkResumeSignature(file, 'run', saved, signature);
 }
 
 /** The torch_dtype the base model's config.json names (the default save dtype). */
