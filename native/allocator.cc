@@ -28,13 +28,9 @@ class BlockCache {
   explicit BlockCache(size_t cap) : cap_(cap) {}
 
   void* Take(size_t bytes) {
-    if (bytes < kMinCachedBytes) {
-      void* small = AlignedAlloc(bytes);
-      TORCH_CHECK(small || bytes == 0, "CPU out of memory: could not allocate ", bytes, " bytes");
-      return small;
-    }
-    const size_t want = (bytes + kRoundBytes - 1) / kRoundBytes * kRoundBytes;
-    {
+    const bool large = bytes >= kMinCachedBytes;
+    const size_t want = large ? (bytes + kRoundBytes - 1) / kRoundBytes * kRoundBytes : bytes;
+    if (large) {
       std::lock_guard<std::mutex> lock(mutex_);
       // The smallest free block that fits, unless it wastes more than an eighth.
       auto it = free_.lower_bound(want);
@@ -46,13 +42,15 @@ class BlockCache {
       }
     }
     void* p = AlignedAlloc(want);
-    if (!p) {  // out of memory: give the cache back to the system and try once more
+    if (!p && want > 0) {  // out of memory: give the cache back to the system and try once more
       Trim();
       p = AlignedAlloc(want);
     }
-    TORCH_CHECK(p, "CPU out of memory: could not allocate ", bytes, " bytes");
-    std::lock_guard<std::mutex> lock(mutex_);
-    sizes_[p] = want;
+    TORCH_CHECK(p || want == 0, "CPU out of memory: could not allocate ", bytes, " bytes");
+    if (large) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      sizes_[p] = want;
+    }
     return p;
   }
 
