@@ -1,15 +1,17 @@
 /**
  * The report of `npm run reproduce`: reproduce.json (everything measured), reproduce.md (the
  * paper's tables at our scale, the claims checked one by one, the time of each stage, the exact
- * commands) and two SVG figures drawn with src/report's plotting (perplexity and passkey vs length).
- * It reads the results object only, never a model.
+ * commands) and two figures (SVG + PNG) drawn with src/report's plotting (perplexity and passkey vs
+ * length). It reads the results object only, never a model. What a person wrote after reading a
+ * run (reproduce-notes.md in the same folder) is placed at the top of the page, so that a rerun
+ * that rewrites the page keeps it.
  */
 import fs from 'fs';
 import path from 'path';
 
 import { writeFileAtomic, writeJsonAtomic } from '../../src/common/files';
 import type { RuntimeInfo } from '../../src/model/runtime';
-import { formatPpl, lengthLabel, markdownTable, passkeyPlotSpec, pplPlotSpec, renderSvg, type Grid } from '../../src/report';
+import { formatPpl, lengthLabel, markdownTable, passkeyPlotSpec, pplPlotSpec, renderSvg, svgToPng, type Grid } from '../../src/report';
 import type { RopeSpec } from '../../src/rope/types';
 import type { PasskeyCell, PplCell } from './reproduce-eval';
 import type { ReproduceSettings } from './reproduce-settings';
@@ -121,7 +123,7 @@ function table(header: string[], rows: string[][]): string {
 const factorsText = (spec: RopeSpec) => `nHat ${spec.nHat ?? 0}; factors ${(spec.longFactors ?? []).map((f) => Number(f.toFixed(2))).join(', ')}`;
 
 /** The Markdown page (figures referenced by file name, beside it). */
-export function reproduceMarkdown(r: ReproduceResults, figures: { ppl: string; passkey: string }): string {
+export function reproduceMarkdown(r: ReproduceResults, figures: { ppl: string; passkey: string }, notes?: string): string {
   const s = r.settings;
   const L = r.originalLength;
   const total = Object.values(r.stages).reduce((a, b) => a + b, 0);
@@ -130,6 +132,7 @@ export function reproduceMarkdown(r: ReproduceResults, figures: { ppl: string; p
     `Written by \`npm run reproduce\` (scripts/reproduce.ts) from the run's JSON (\`reproduce.json\` beside this page). Budget: **${s.budget}**.`, '',
     'Command(s) that produced the run (each invocation; a killed run resumes when rerun with the same flags, without --fresh):', '',
     ...r.commands.map((c) => `- \`${c.command}\` (${c.at})`), '',
+    ...(notes ? ['## What the run shows (written after reading it: reproduce-notes.md)', '', notes.trim(), ''] : []),
     `Machine: libtorch ${r.runtime.torchVersion}, ${r.runtime.threads} threads${r.runtime.cudaDevices > 0 ? ', CUDA' : ', CPU only'}. Total time of the stages: ${formatSeconds(total)}.`, '',
     '## Setup', '',
     `- Model: \`${r.model}\` (LLaMA architecture, 3.3M parameters, byte vocabulary, context ${L}, 32 rotary frequencies).`,
@@ -179,7 +182,7 @@ export function reproduceMarkdown(r: ReproduceResults, figures: { ppl: string; p
   return out.join('\n');
 }
 
-/** Writes reproduce.json, reproduce.md and the two SVG figures into `dir`; returns their paths. */
+/** Writes reproduce.json, reproduce.md and the two figures (SVG, PNG) into `dir`; returns their paths. */
 export async function writeReproduceReport(r: ReproduceResults, dir: string): Promise<string[]> {
   fs.mkdirSync(dir, { recursive: true });
   const figures = { ppl: 'reproduce-ppl.svg', passkey: 'reproduce-passkey.svg' };
@@ -194,12 +197,19 @@ export async function writeReproduceReport(r: ReproduceResults, dir: string): Pr
       encoding: { ...s.encoding, strokeDash: { field: 'method', type: 'nominal', scale: { domain: labels, range: dashes } } },
     } as unknown as ReturnType<typeof pplPlotSpec>;
   };
-  const files = [path.join(dir, 'reproduce.json'), path.join(dir, 'reproduce.md'), path.join(dir, figures.ppl), path.join(dir, figures.passkey)];
+  const notesFile = path.join(dir, 'reproduce-notes.md');
+  const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : undefined;
+  const files = [path.join(dir, 'reproduce.json'), path.join(dir, 'reproduce.md')];
   writeJsonAtomic(files[0], r);
-  writeFileAtomic(files[1], reproduceMarkdown(r, figures));
-  const pplSpec = pplPlotSpec(grid(r, (m, n) => m.ppl[n]?.ppl), labels);
-  const pkSpec = passkeyPlotSpec(grid(r, (m, n) => m.passkey[n]?.accuracy), labels);
-  writeFileAtomic(files[2], await renderSvg(legend({ ...pplSpec, title: `Held-out perplexity vs length (${r.model})` })));
-  writeFileAtomic(files[3], await renderSvg(legend({ ...pkSpec, title: `Passkey retrieval vs length (${r.model}, ${r.settings.passkeyTrials} trials per point)` })));
+  writeFileAtomic(files[1], reproduceMarkdown(r, figures, notes));
+  const figure = async (file: string, spec: ReturnType<typeof pplPlotSpec>) => {
+    const svg = await renderSvg(legend(spec));
+    const svgPath = path.join(dir, file), pngPath = svgPath.replace(/\.svg$/, '.png');
+    writeFileAtomic(svgPath, svg);
+    writeFileAtomic(pngPath, svgToPng(svg));
+    files.push(svgPath, pngPath);
+  };
+  await figure(figures.ppl, { ...pplPlotSpec(grid(r, (m, n) => m.ppl[n]?.ppl), labels), title: `Held-out perplexity vs length (${r.model})` });
+  await figure(figures.passkey, { ...passkeyPlotSpec(grid(r, (m, n) => m.passkey[n]?.accuracy), labels), title: `Passkey retrieval vs length (${r.model}, ${r.settings.passkeyTrials} trials per point)` });
   return files;
 }

@@ -28,7 +28,8 @@ test('the smoke reproduction runs every stage, writes its report, reuses finishe
     t.true(first.stdout.split('\n').some((l) => l.startsWith('== ') && l.includes(title)), title);
   }
   const results = path.join(out, 'results');
-  for (const f of ['reproduce.md', 'reproduce.json', 'reproduce-ppl.svg', 'reproduce-passkey.svg']) t.true(fs.existsSync(path.join(results, f)), f);
+  for (const f of ['reproduce.md', 'reproduce.json', 'reproduce-ppl.svg', 'reproduce-passkey.svg', 'reproduce-ppl.png', 'reproduce-passkey.png']) t.true(fs.existsSync(path.join(results, f)), f);
+  t.is(fs.readFileSync(path.join(results, 'reproduce-ppl.png')).subarray(1, 4).toString(), 'PNG');
   const r = JSON.parse(fs.readFileSync(path.join(results, 'reproduce.json'), 'utf8'));
   t.deepEqual(r.lengths, [256, 512, 1024]);
   t.deepEqual(Object.keys(r.stages), ['search', 'base', 'ablation', 'progressive', 'tuned', 'recovery']);
@@ -54,10 +55,14 @@ test('the smoke reproduction runs every stage, writes its report, reuses finishe
   t.regex(md, /## Table 11/);
   t.true(fs.readFileSync(path.join(results, 'reproduce-ppl.svg'), 'utf8').startsWith('<svg'));
 
+  t.notRegex(md, /## What the run shows/);
+  // What a person writes after reading the run survives the rerun that rewrites the page.
+  fs.writeFileSync(path.join(results, 'reproduce-notes.md'), 'The smoke run shows nothing yet.\n');
   const again = reproduce(['--smoke', '--out', out]);
   t.is(again.status, 0, again.stderr);
   t.is((again.stdout.match(/done earlier .*, reused/g) ?? []).length, 6, again.stdout);
   t.notRegex(again.stdout, /generation \d+:/);
+  t.regex(fs.readFileSync(path.join(results, 'reproduce.md'), 'utf8'), /## What the run shows[^\n]*\n\nThe smoke run shows nothing yet\.\n/);
   t.deepEqual(JSON.parse(fs.readFileSync(path.join(results, 'reproduce.json'), 'utf8')).methods, r.methods);
 
   const other = reproduce(['--smoke', '--trials', '2', '--out', out]);
