@@ -18,11 +18,11 @@
  * Searches use the even-indexed half of the evaluation split; every measurement uses the other
  * half, which no search saw. Fine-tuning uses the training split.
  *
- * Durations on 2 shared cores (from one fitness evaluation of 5 documents: 256 0.7 s, 1024 2 s,
- * 2048 3.5-4.5 s, 16384 52-68 s; a fine-tuning step of 8 x 2048 tokens 12-20 s; the evaluation
- * grids ~2.5-3.5 h, mostly passkey and perplexity at 16k-32k): --budget paper ~30-38 h, of which
- * the 1,344-evaluation secondary search at 16k is ~20-25 h (a 32k target would add ~75-100 h);
- * --budget medium ~7-10 h; --smoke under a minute.
+ * Durations on 2 cores, from the medium run (docs/results/reproduce.md: 3 h 45 min of stages; a
+ * fitness evaluation of 5 documents at 2048 ~2.4 s, of 3 documents at 16384 ~18 s; a fine-tuning
+ * step of 8 x 2048 tokens ~4 s; the evaluation grids 32-58 min, mostly passkey and perplexity at
+ * 16k-32k): --budget medium ~4 h; --budget paper ~15-20 h, of which the 1,344-evaluation secondary
+ * search at 16k is ~11 h (a 32k target would add ~40 h); --smoke under a minute.
  */
 import { Command } from 'commander';
 import fs from 'fs';
