@@ -10,8 +10,9 @@
  *
  * 9 minutes on 2 cores shared with another job (held-out perplexity at 2048: 4.15 with the searched
  * factors, 3.80 after the 30 fine-tuning steps; passkey 0% at both lengths, before and after: this
- * short a fine-tune does not teach the tiny model retrieval). Rerun, every step resumes. EXAMPLE_QUICK=1 shrinks every budget to
- * seconds (the test does so) and EXAMPLE_TARGET changes the target length.
+ * short a fine-tune does not teach the tiny model retrieval). Rerun, every step resumes.
+ * EXAMPLE_QUICK=1 shrinks every budget to seconds (the test does so) and EXAMPLE_TARGET changes the
+ * target length.
  */
 import fs from 'fs';
 import path from 'path';

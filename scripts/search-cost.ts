@@ -13,7 +13,7 @@ import path from 'path';
 import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../src/common/files';
 import { exportModel } from '../src/model/export';
 import { Model } from '../src/model/model';
-import { renderSvg, svgToPng } from '../src/report';
+import { writeFigure } from '../src/report';
 import type { RopeSpec } from '../src/rope/types';
 import { perplexityFitness, runSearch, type EvolveSettings, type ScreeningSettings, type SearchResult } from '../src/search';
 import { heldOutWindows, searchSplit } from './lib/search-split';
@@ -174,9 +174,7 @@ async function writeResults(dir: string, r: Results): Promise<void> {
     data: { values },
     hconcat: [layer('best', 'best search fitness (5 search samples)'), layer('heldOut', `its held-out perplexity (${r.curveWindows} windows)`)],
   };
-  const svg = await renderSvg(spec as never);
-  writeFileAtomic(path.join(dir, 'search-cost.svg'), svg);
-  writeFileAtomic(path.join(dir, 'search-cost.png'), svgToPng(svg));
+  await writeFigure(spec as never, path.join(dir, 'search-cost'));
   writeFileAtomic(path.join(dir, 'search-cost.md'), costMarkdown(r));
   console.log(JSON.stringify(r.curves.map((c) => ({ algorithm: c.algorithm, seed: c.seed, ...c.final, spec: undefined })), null, 2));
 }

@@ -11,7 +11,7 @@ import path from 'path';
 
 import { writeFileAtomic, writeJsonAtomic } from '../../src/common/files';
 import type { RuntimeInfo } from '../../src/model/runtime';
-import { formatPpl, lengthLabel, markdownTable, passkeyPlotSpec, pplPlotSpec, renderSvg, svgToPng, type Grid } from '../../src/report';
+import { formatPpl, lengthLabel, markdownTable, passkeyPlotSpec, pplPlotSpec, writeFigure, type Grid } from '../../src/report';
 import type { RopeSpec } from '../../src/rope/types';
 import type { PasskeyCell, PplCell } from './reproduce-eval';
 import type { ReproduceSettings } from './reproduce-settings';
@@ -203,11 +203,7 @@ export async function writeReproduceReport(r: ReproduceResults, dir: string): Pr
   writeJsonAtomic(files[0], r);
   writeFileAtomic(files[1], reproduceMarkdown(r, figures, notes));
   const figure = async (file: string, spec: ReturnType<typeof pplPlotSpec>) => {
-    const svg = await renderSvg(legend(spec));
-    const svgPath = path.join(dir, file), pngPath = svgPath.replace(/\.svg$/, '.png');
-    writeFileAtomic(svgPath, svg);
-    writeFileAtomic(pngPath, svgToPng(svg));
-    files.push(svgPath, pngPath);
+    files.push(...(await writeFigure(legend(spec), path.join(dir, file.replace(/\.svg$/, '')))));
   };
   await figure(figures.ppl, { ...pplPlotSpec(grid(r, (m, n) => m.ppl[n]?.ppl), labels), title: `Held-out perplexity vs length (${r.model})` });
   await figure(figures.passkey, { ...passkeyPlotSpec(grid(r, (m, n) => m.passkey[n]?.accuracy), labels), title: `Passkey retrieval vs length (${r.model}, ${r.settings.passkeyTrials} trials per point)` });

@@ -8,6 +8,7 @@ import type * as resvgModule from '@resvg/resvg-js';
 import type * as vegaModule from 'vega';
 import type * as vl from 'vega-lite';
 
+import { writeFileAtomic } from '../common/files';
 import type { Grid } from './tables';
 
 /** Lengths on a log2 axis are labelled 4k, 8k, ... */
@@ -92,4 +93,13 @@ export function svgToPng(svg: string, options: { zoom?: number; fontFamily?: str
     font: { loadSystemFonts: true, defaultFontFamily: family, sansSerifFamily: family },
   });
   return resvg.render().asPng();
+}
+
+/** Renders `spec` and writes it as `<stem>.svg` and `<stem>.png` (atomically); returns both paths. */
+export async function writeFigure(spec: vl.TopLevelSpec, stem: string): Promise<[string, string]> {
+  const svg = await renderSvg(spec);
+  const svgPath = `${stem}.svg`, pngPath = `${stem}.png`;
+  writeFileAtomic(svgPath, svg);
+  writeFileAtomic(pngPath, svgToPng(svg));
+  return [svgPath, pngPath];
 }

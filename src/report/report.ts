@@ -7,7 +7,7 @@ import fs from 'fs';
 import path from 'path';
 
 import { writeFileAtomic } from '../common/files';
-import { passkeyPlotSpec, pplPlotSpec, renderSvg, svgToPng } from './plots';
+import { passkeyPlotSpec, pplPlotSpec, writeFigure } from './plots';
 import { readResultFile, type ResultFile } from './results';
 import { formatPpl, lengthLabel, markdownTable, passkeyGrid, pplGrid, tasksGrid } from './tables';
 
@@ -55,13 +55,8 @@ export async function writeReport(resultFiles: string[], outDir: string): Promis
   const files = resultFiles.map(readResultFile);
   fs.mkdirSync(outDir, { recursive: true });
   const plots: string[] = [];
-  const write = async (name: string, spec: Parameters<typeof renderSvg>[0]) => {
-    const svg = await renderSvg(spec);
-    const svgPath = path.resolve(outDir, `${name}.svg`);
-    const pngPath = path.resolve(outDir, `${name}.png`);
-    writeFileAtomic(svgPath, svg);
-    writeFileAtomic(pngPath, svgToPng(svg));
-    plots.push(svgPath, pngPath);
+  const write = async (name: string, spec: Parameters<typeof writeFigure>[0]) => {
+    plots.push(...(await writeFigure(spec, path.resolve(outDir, name))));
   };
   const ppl = pplGrid(files);
   const pk = passkeyGrid(files);
