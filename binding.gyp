@@ -46,7 +46,8 @@
         "<!@(node -e \"require('fs').existsSync('/usr/include/gloo/algorithm.h') && console.log('LONGROPE_WITH_GLOO=1 USE_C10D_GLOO=1')\")"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=<!(node scripts/lib/find-torch.js cxxstd)", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=<!(node scripts/lib/find-torch.js cxxstd)", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
       "libraries": [
         "-L<!(node scripts/lib/find-torch.js libdir)",
         "-Wl,-rpath,<!(node scripts/lib/find-torch.js libdir)",

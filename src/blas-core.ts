@@ -32,3 +32,17 @@ export function tuneBlasCore(env: NodeJS.ProcessEnv = process.env): string | nul
   if (core) env.OPENBLAS_CORETYPE = core;
   return core;
 }
+
+/**
+ * OpenBLAS's worker threads spin for 2^28 cycles (~90 ms here) after each GEMM before they sleep.
+ * Our attention, RMSNorm and SwiGLU kernels run right after a GEMM on an OpenMP team of one
+ * thread per core, so a spinning OpenBLAS worker takes the core from the team's second thread: at
+ * 2048 tokens the attention ran as fast on two threads as on one (58-63 ms per window), with the
+ * workers told to sleep at once 39-41 ms. So we set the shortest timeout (2^4 cycles) unless the
+ * user set one; LONGROPE_BLAS_TUNING=0 turns this off too. MKL builds ignore the variable.
+ */
+export function tuneBlasThreadTimeout(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.OPENBLAS_THREAD_TIMEOUT || env.LONGROPE_BLAS_TUNING === '0') return null;
+  env.OPENBLAS_THREAD_TIMEOUT = '4';
+  return env.OPENBLAS_THREAD_TIMEOUT;
+}

@@ -4,7 +4,7 @@
  */
 import path from 'path';
 
-import { tuneBlasCore } from './blas-core';
+import { tuneBlasCore, tuneBlasThreadTimeout } from './blas-core';
 
 /** A dense float32 tensor on the host: row-major data and its shape. */
 export interface HostTensor {
@@ -341,6 +341,7 @@ let cached: NativeBinding | undefined;
 export function native(): NativeBinding {
   if (cached) return cached;
   tuneBlasCore();
+  tuneBlasThreadTimeout();
   try {
     const explicit = process.env.LONGROPE_ADDON;
     if (explicit) {

@@ -4,7 +4,7 @@
 import test from 'ava';
 import path from 'path';
 
-import { blasCoreFor, tuneBlasCore } from '../../src/blas-core';
+import { blasCoreFor, tuneBlasCore, tuneBlasThreadTimeout } from '../../src/blas-core';
 import { Model } from '../../src/model/model';
 import { native } from '../../src/native';
 
@@ -28,6 +28,18 @@ test('a core type the user set wins, and LONGROPE_BLAS_TUNING=0 turns the choice
   const off: NodeJS.ProcessEnv = { LONGROPE_BLAS_TUNING: '0' };
   t.is(tuneBlasCore(off), null);
   t.false('OPENBLAS_CORETYPE' in off);
+});
+
+test('OpenBLAS workers sleep right after a GEMM unless the user set a timeout or turned the tuning off', (t) => {
+  const fresh: NodeJS.ProcessEnv = {};
+  t.is(tuneBlasThreadTimeout(fresh), '4');
+  t.is(fresh.OPENBLAS_THREAD_TIMEOUT, '4');
+  const set: NodeJS.ProcessEnv = { OPENBLAS_THREAD_TIMEOUT: '20' };
+  t.is(tuneBlasThreadTimeout(set), null);
+  t.is(set.OPENBLAS_THREAD_TIMEOUT, '20');
+  const off: NodeJS.ProcessEnv = { LONGROPE_BLAS_TUNING: '0' };
+  t.is(tuneBlasThreadTimeout(off), null);
+  t.false('OPENBLAS_THREAD_TIMEOUT' in off);
 });
 
 test('windows after the first at one length reuse warm memory: far fewer page faults, same NLL', async (t) => {
