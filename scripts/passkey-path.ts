@@ -22,7 +22,7 @@ import { Command } from 'commander';
 import fs from 'fs';
 import path from 'path';
 
-import { readJsonFile, writeJsonAtomic } from '../src/common/files';
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '../src/common/files';
 import { pretrainingStream, type PretrainingPosition } from '../src/data';
 import { ByteTokenizer } from '../src/data/tokenizer';
 import { Model } from '../src/model/model';
@@ -30,7 +30,7 @@ import { runtimeInfo } from '../src/model/runtime';
 import type { RopeSpec } from '../src/rope/types';
 import { finetune } from '../src/train/finetune';
 import { evaluationWindows, longEnough, passkeyCell, pplCell, ratioLabel, secondaryBaselineSpecs, type PasskeyCell, type PplCell } from './lib/reproduce-eval';
-import { CellCache, formatSeconds, progress, StageRunner } from './lib/run-stages';
+import { CellCache, checkRunFolder, formatSeconds, progress, readFinetuneLog, StageRunner } from './lib/run-stages';
 import { searchSplit } from './lib/search-split';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -73,8 +73,8 @@ async function finetuneStage(opts: { from: string; out: string; length: number; 
     onStep: (m) => bar.update(m.step, `loss ${m.loss.toFixed(3)}, ${Math.round(m.tokensPerSecond)} tok/s`),
   });
   bar.stop();
-  const lines = fs.readFileSync(r.metricsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number; elapsedSeconds: number });
-  return { value: { steps: r.steps, finalLoss: r.finalLoss, losses: lines.map((l) => [l.step, l.loss]) }, seconds: lines.length ? lines[lines.length - 1].elapsedSeconds : 0 };
+  const { losses, seconds } = readFinetuneLog(r.metricsFile);
+  return { value: { steps: r.steps, finalLoss: r.finalLoss, losses }, seconds };
 }
 
 async function main(): Promise<void> {
@@ -90,10 +90,7 @@ async function main(): Promise<void> {
   const settings: Settings = { ...preset, stage2Steps: number('--stage2-steps', o.stage2Steps, preset.stage2Steps, 1), trials: number('--trials', o.trials, preset.trials, 1) };
   const out = path.resolve(o.out);
   if (o.fresh) fs.rmSync(out, { recursive: true, force: true });
-  const saved = readJsonFile(path.join(out, 'settings.json'));
-  if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(settings)) {
-    throw new Error(`${out} holds a run with other settings (${JSON.stringify(saved)}); rerun with the same flags, or pass --fresh or another --out`);
-  }
+  const settingsFile = checkRunFolder(out, settings);
   const resultsDir = path.resolve(o.results ?? (o.smoke ? path.join(out, 'results') : path.join(ROOT, 'docs', 'results')));
   const reproduceJson = path.join(ROOT, 'docs', 'results', 'reproduce.json');
   const reproduced = readJsonFile(reproduceJson) as { search?: { bestSpec?: RopeSpec } } | undefined;
@@ -105,7 +102,7 @@ async function main(): Promise<void> {
   const spec32 = secondaryBaselineSpecs(spec8, ft2).find((b) => b.id === 'yarn')!.spec;
 
   fs.mkdirSync(out, { recursive: true });
-  writeJsonAtomic(path.join(out, 'settings.json'), settings);
+  writeJsonAtomic(settingsFile, settings);
   const info = runtimeInfo();
   console.log(`longrope reproduce:passkey: tiny-base, libtorch ${info.torchVersion}, ${info.threads} threads; run folder ${out}`);
   const tok = new ByteTokenizer();
@@ -160,8 +157,7 @@ async function main(): Promise<void> {
   writeJsonAtomic(path.join(resultsDir, 'passkey-path.json'), json);
   const md = passkeyPathMarkdown(json);
   const mdFile = path.join(resultsDir, 'passkey-path.md');
-  fs.writeFileSync(`${mdFile}.tmp`, md);
-  fs.renameSync(`${mdFile}.tmp`, mdFile);
+  writeFileAtomic(mdFile, md);
   console.log('\nTime per stage:');
   for (const [k, v] of runner.records) console.log(`  ${formatSeconds(v.seconds).padStart(12)}  ${k}`);
   console.log(`\n${md}`);

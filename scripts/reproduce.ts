@@ -38,7 +38,7 @@ import { extend, extensionSearch, N_HAT_CHOICES, perplexityFitness, runSearch, t
 import { writeReproduceReport, type ReproduceResults, type SearchSummary } from './lib/reproduce-report';
 import { baselineSpecs, evaluationWindows, longEnough, longFactorsEverywhere, passkeyCell, pplCell, ratioLabel, secondaryBaselineSpecs, type Method, type PasskeyCell, type PplCell } from './lib/reproduce-eval';
 import { settingsFromFlags, withSettingsFlags, type ReproduceSettings, type SearchBudget } from './lib/reproduce-settings';
-import { CellCache, formatSeconds, progress, StageRunner } from './lib/run-stages';
+import { CellCache, checkRunFolder, formatSeconds, progress, readFinetuneLog, StageRunner } from './lib/run-stages';
 import { searchSplit } from './lib/search-split';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -51,17 +51,6 @@ function summary(r: SearchResult): SearchSummary {
     bestSpec: r.bestSpec, bestFitness: r.bestFitness, evaluations: r.evaluations, generations: r.generations, seconds: r.seconds,
     history: r.history.map((h) => ({ generation: h.generation, best: h.best, evaluations: h.evaluations })),
   };
-}
-
-/** Refuses a run folder started with other settings (results must not mix). */
-function checkRunFolder(out: string, settings: ReproduceSettings): string {
-  const file = path.join(out, 'settings.json');
-  const saved = readJsonFile(file);
-  if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(settings)) {
-    const differ = Object.keys(settings).filter((k) => JSON.stringify((saved as Record<string, unknown>)[k]) !== JSON.stringify((settings as unknown as Record<string, unknown>)[k]));
-    throw new Error(`${out} holds a run with other settings (${differ.join(', ')}); rerun with the same flags to resume it, or pass --fresh or another --out (nothing was changed)`);
-  }
-  return file;
 }
 
 async function main(): Promise<void> {
@@ -236,14 +225,12 @@ async function main(): Promise<void> {
       console.log(`   [secondary-search] ${target}`);
       more.push(summary(await extensionSearch(ext, 'secondary-search', tuned, { targetLength: target }, path.join(progressive, `3-search-${target}`))));
     }
-    const metrics = fs.readFileSync(r.finetune.metricsFile, 'utf8').trim().split('\n');
-    const ftSeconds = metrics.length && metrics[0] ? (JSON.parse(metrics[metrics.length - 1]) as { elapsedSeconds: number }).elapsedSeconds : 0;
-    const losses = metrics.filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number });
+    const { losses, seconds: ftSeconds } = readFinetuneLog(r.finetune.metricsFile);
     const secondary = [summary(r.secondary), ...more];
     const searchSeconds = secondary.reduce((a, x) => a + x.seconds, 0) + (r.recovery?.seconds ?? 0);
     return {
       value: {
-        finetune: { steps: r.finetune.steps, finalLoss: r.finetune.finalLoss, seconds: ftSeconds, losses: losses.map((x) => [x.step, x.loss] as [number, number]) },
+        finetune: { steps: r.finetune.steps, finalLoss: r.finetune.finalLoss, seconds: ftSeconds, losses },
         secondary: secondary.map((x, i) => ({ target: settings.secondary[i], ...x })),
         recovery: r.recovery && summary(r.recovery), finalSpec: r.finalSpec, modelDir: path.relative(ROOT, r.modelDir),
       },

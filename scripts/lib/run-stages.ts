@@ -18,6 +18,26 @@ export interface StageRecord<T> {
   finishedAt: string;
 }
 
+/**
+ * Refuses a run folder started with other settings (results must not mix); returns the path of
+ * its settings.json, which the caller writes once its own checks pass.
+ */
+export function checkRunFolder(out: string, settings: object): string {
+  const file = path.join(out, 'settings.json');
+  const saved = readJsonFile(file);
+  if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(settings)) {
+    const differ = Object.keys(settings).filter((k) => JSON.stringify((saved as Record<string, unknown>)[k]) !== JSON.stringify((settings as Record<string, unknown>)[k]));
+    throw new Error(`${out} holds a run with other settings (${differ.join(', ')}); rerun with the same flags to resume it, or pass --fresh or another --out (nothing was changed)`);
+  }
+  return file;
+}
+
+/** A fine-tune's metrics.jsonl: the loss per step and the training seconds over every attempt. */
+export function readFinetuneLog(metricsFile: string): { losses: [number, number][]; seconds: number } {
+  const lines = fs.readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number; elapsedSeconds: number });
+  return { losses: lines.map((l) => [l.step, l.loss]), seconds: lines.length ? lines[lines.length - 1].elapsedSeconds : 0 };
+}
+
 /** Formats seconds as `1 h 02 min`, `3 min 05 s` or `12.3 s`. */
 export function formatSeconds(s: number): string {
   if (s >= 3600) return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min`;
