@@ -3,21 +3,15 @@
  * package by name) at its quick budgets, 4x: the exported folder holds the factors the search
  * chose and the fine-tuned weights, and a rerun resumes every step instead of repeating it.
  */
-import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
 import test from 'ava';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ROOT, runTsScript } from '../helpers/run-script';
 
-function runExample(out: string) {
-  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'examples', 'extend-tiny.ts'), out], {
-    cwd: ROOT, encoding: 'utf8', timeout: 280_000,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', EXAMPLE_QUICK: '1', EXAMPLE_TARGET: '512' },
-  });
-}
+const runExample = (out: string) => runTsScript('examples/extend-tiny.ts', [out], { EXAMPLE_QUICK: '1', EXAMPLE_TARGET: '512' });
 
 test('the example searches, fine-tunes, evaluates and exports, and a rerun resumes every step', async (t) => {
   t.timeout(300_000);

@@ -3,20 +3,15 @@
  * lengths 1024 and 8192): the results files and what they hold, the second stage's RoPE built from
  * the committed 8x factors, a rerun that reuses every stage, and other settings refused.
  */
-import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
 import test from 'ava';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ROOT, runTsScript } from '../helpers/run-script';
 
-function passkeyPath(args: string[]) {
-  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts', 'passkey-path.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, timeout: 280_000,
-  });
-}
+const passkeyPath = (args: string[]) => runTsScript('scripts/passkey-path.ts', args);
 
 test('the smoke passkey path fine-tunes twice, evaluates every method, reuses finished stages and refuses other settings', async (t) => {
   t.timeout(300_000);

@@ -3,20 +3,15 @@
  * ~50 s on 2 busy cores): the results files, the measurements in them, a rerun that reuses
  * every stage, and a rerun with other settings that is refused.
  */
-import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 
 import test from 'ava';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+import { runTsScript } from '../helpers/run-script';
 
-function reproduce(args: string[]) {
-  return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(ROOT, 'scripts', 'reproduce.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, timeout: 280_000,
-  });
-}
+const reproduce = (args: string[]) => runTsScript('scripts/reproduce.ts', args);
 
 test('the smoke reproduction runs every stage, writes its report, reuses finished stages and refuses other settings', async (t) => {
   t.timeout(300_000);
